@@ -1,0 +1,2 @@
+export { EXIT, main, preparePipeline } from "./cli.js";
+export { loadPlugins } from "./plugins.js";

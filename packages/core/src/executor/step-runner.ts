@@ -1,0 +1,296 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { LatentflowError } from "../errors.js";
+import { canonicalJson, hashParts } from "../hash.js";
+import type { Logger, SkippedItem, StepContext } from "../plugin.js";
+import { codecFor, type ArtifactFiles, type PortCodec, type PortType } from "../ports.js";
+import type { PlanNode } from "../pipeline/validate.js";
+import { createRng } from "../rng.js";
+import type { OutputRecord } from "../runs/run-record.js";
+import type { ArtifactManifest, ArtifactStore } from "../store/artifact-store.js";
+
+/** Bumped when the meaning of a cache key changes, so old caches are not misread. */
+const KEY_VERSION = "latentflow-step/v1";
+
+/** What a step execution needs from its executor. */
+export interface StepEnv {
+  store: ArtifactStore;
+  runId: string;
+  seed: string;
+  baseDir: string;
+  signal: AbortSignal;
+  log: Logger;
+  force: boolean;
+  concurrency: number;
+  scratchDir?: string;
+  onProgress?(done: number, total?: number, message?: string): void;
+  onRetry?(attempt: number, delayMs: number, error: unknown): void;
+  onAttempt?(attempt: number): void;
+}
+
+export interface StepResult {
+  key: string;
+  cache: "hit" | "miss";
+  attempts: number;
+  outputs: Record<string, OutputRecord>;
+  skipped: SkippedItem[];
+  shards?: { count: number; fromCache: number };
+}
+
+/** Resolves a path written in a pipeline file against the file's directory. */
+export function resolveFrom(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** The cache key of a step: plugin and version, step, params, input content hashes, fingerprint. */
+export function stepKey(node: PlanNode, inputHashes: Record<string, string>, fingerprint = ""): string {
+  const inputs = Object.keys(inputHashes).sort().flatMap((p) => [p, inputHashes[p]!]);
+  const shard = node.spec.shard ? `shard:${node.spec.shard.size}` : "";
+  return hashParts(KEY_VERSION, `${node.plugin.name}@${node.plugin.version}`, node.uses, canonicalJson(node.params ?? {}), shard, fingerprint, ...inputs);
+}
+
+/** Artifact key of one output port of a step (or of one shard of it). */
+export function outputKey(key: string, port: string, shard?: number): string {
+  return shard === undefined ? hashParts(key, "out", port) : hashParts(key, "shard", String(shard), port);
+}
+
+function toRecord(m: ArtifactManifest): OutputRecord {
+  return { key: m.key, hash: m.hash, type: m.type, size: m.size };
+}
+
+/** Loads the value of an artifact through its port codec. */
+export async function loadArtifactValue(store: ArtifactStore, manifest: ArtifactManifest): Promise<unknown> {
+  const files: ArtifactFiles = {};
+  for (const f of manifest.files) files[f.name] = await store.read(manifest.key, f.name);
+  return codecFor(manifest.type).decode(files);
+}
+
+/** Returns the manifests of every output under `key`, or undefined if any is missing. */
+async function cachedOutputs(store: ArtifactStore, node: PlanNode, key: string, shard?: number): Promise<Record<string, ArtifactManifest> | undefined> {
+  const out: Record<string, ArtifactManifest> = {};
+  for (const port of Object.keys(node.step.outputs)) {
+    const m = await store.stat(outputKey(key, port, shard));
+    if (!m) return undefined;
+    out[port] = m;
+  }
+  return out;
+}
+
+function skippedFrom(manifests: Record<string, ArtifactManifest>): SkippedItem[] {
+  const first = Object.values(manifests)[0];
+  return (first?.info?.skipped as SkippedItem[] | undefined) ?? [];
+}
+
+function isCancel(e: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (e instanceof LatentflowError && e.code === "E_CANCELLED");
+}
+
+function cancelled(): LatentflowError {
+  return new LatentflowError("E_CANCELLED", "the run was cancelled");
+}
+
+/** Errors worth another attempt: not our own deterministic input/param errors, except timeouts. */
+function retryable(e: unknown): boolean {
+  return !(e instanceof LatentflowError) || e.code === "E_TIMEOUT";
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((res, rej) => {
+    if (signal.aborted) return rej(cancelled());
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      res();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      rej(cancelled());
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Computes the cache key of a node from the manifests of its inputs. */
+export async function keyForNode(node: PlanNode, inputs: Record<string, ArtifactManifest>, baseDir: string): Promise<string> {
+  const hashes: Record<string, string> = {};
+  for (const [port, m] of Object.entries(inputs)) hashes[port] = m.hash;
+  const fp = node.step.fingerprint ? await node.step.fingerprint(node.params, { resolvePath: (p) => resolveFrom(baseDir, p) }) : "";
+  return stepKey(node, hashes, fp);
+}
+
+/**
+ * Runs one step of a plan: from cache when every output is there (unless forced), else by calling the
+ * step — per shard when sharded, each shard cached on its own so an interrupted step resumes — with
+ * retries, backoff and timeout. Outputs are checked against the declared port types and stored.
+ */
+export async function runStep(node: PlanNode, inputs: Record<string, ArtifactManifest>, env: StepEnv): Promise<StepResult> {
+  if (env.signal.aborted) throw cancelled();
+  const key = await keyForNode(node, inputs, env.baseDir);
+  if (!env.force) {
+    const hit = await cachedOutputs(env.store, node, key);
+    if (hit) {
+      return { key, cache: "hit", attempts: 0, outputs: Object.fromEntries(Object.entries(hit).map(([p, m]) => [p, toRecord(m)])), skipped: skippedFrom(hit) };
+    }
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const [port, m] of Object.entries(inputs)) values[port] = await loadArtifactValue(env.store, m);
+
+  const info = (skipped: SkippedItem[]) => ({ step: node.id, uses: node.uses, plugin: `${node.plugin.name}@${node.plugin.version}`, runId: env.runId, skipped });
+
+  if (!node.spec.shard || !node.step.shardable) {
+    const { outputs, skipped, attempts } = await attempt(node, values, env, undefined);
+    const stored: Record<string, OutputRecord> = {};
+    for (const [port, files] of Object.entries(outputs)) {
+      stored[port] = toRecord(await env.store.put(outputKey(key, port), node.step.outputs[port]!.type, files, info(skipped)));
+    }
+    return { key, cache: "miss", attempts, outputs: stored, skipped };
+  }
+
+  // Sharded: split the shardable input, run (or reuse) each shard, gather in order.
+  const port = node.step.shardable;
+  const type = node.step.inputs[port]!.type;
+  const codec = codecFor(type);
+  const whole = values[port];
+  const n = codec.length!(whole as never);
+  const size = node.spec.shard.size;
+  const count = Math.max(1, Math.ceil(n / size));
+  const shardResults: { manifests: Record<string, ArtifactManifest>; skipped: SkippedItem[] }[] = new Array(count);
+  let fromCache = 0;
+  let attempts = 0;
+  let itemsDone = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      if (env.signal.aborted) throw cancelled();
+      const cached = env.force ? undefined : await cachedOutputs(env.store, node, key, i);
+      if (cached) {
+        fromCache++;
+        shardResults[i] = { manifests: cached, skipped: skippedFrom(cached) };
+      } else {
+        const start = i * size;
+        const end = Math.min(n, start + size);
+        const shardValues = { ...values, [port]: codec.slice!(whole as never, start, end) };
+        const r = await attempt(node, shardValues, env, { index: i, count, offset: start });
+        attempts += r.attempts;
+        const manifests: Record<string, ArtifactManifest> = {};
+        for (const [out, files] of Object.entries(r.outputs)) {
+          manifests[out] = await env.store.put(outputKey(key, out, i), node.step.outputs[out]!.type, files, info(r.skipped));
+        }
+        shardResults[i] = { manifests, skipped: r.skipped };
+      }
+      itemsDone += Math.min(n, (i + 1) * size) - i * size;
+      env.onProgress?.(itemsDone, n, `shard ${i + 1}/${count}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(env.concurrency, count) }, worker));
+
+  const skipped = shardResults.flatMap((r) => r.skipped);
+  const outputs: Record<string, OutputRecord> = {};
+  for (const [out, spec] of Object.entries(node.step.outputs)) {
+    const outCodec = codecFor(spec.type);
+    const parts: unknown[] = [];
+    for (const r of shardResults) parts.push(await loadArtifactValue(env.store, r.manifests[out]!));
+    const gathered = outCodec.concat!(parts as never[]);
+    outputs[out] = toRecord(await env.store.put(outputKey(key, out), spec.type, outCodec.encode(gathered as never), info(skipped)));
+  }
+  return { key, cache: "miss", attempts, outputs, skipped, shards: { count, fromCache } };
+}
+
+/** One call of the step with retries; returns the encoded outputs. */
+async function attempt(
+  node: PlanNode,
+  values: Record<string, unknown>,
+  env: StepEnv,
+  shard: StepContext["shard"],
+): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[]; attempts: number }> {
+  const retries = node.spec.retries;
+  for (let a = 0; ; a++) {
+    env.onAttempt?.(a + 1);
+    try {
+      const r = await callOnce(node, values, env, shard);
+      return { ...r, attempts: a + 1 };
+    } catch (e) {
+      if (isCancel(e, env.signal)) throw env.signal.aborted ? cancelled() : e;
+      if (a >= retries || !retryable(e)) throw e;
+      const delay = Math.min(30_000, 200 * 2 ** a);
+      env.onRetry?.(a + 1, delay, e);
+      env.log.warn(`step ${node.id}: attempt ${a + 1} failed, retrying in ${delay} ms`, { error: String(e) });
+      await sleep(delay, env.signal);
+    }
+  }
+}
+
+async function callOnce(
+  node: PlanNode,
+  values: Record<string, unknown>,
+  env: StepEnv,
+  shard: StepContext["shard"],
+): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[] }> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(env.signal.reason);
+  env.signal.addEventListener("abort", onAbort, { once: true });
+  const scratch = await mkdtemp(join(env.scratchDir ?? tmpdir(), `latentflow-${node.id}-`));
+  const skipped: SkippedItem[] = [];
+  const offset = shard?.offset ?? 0;
+  const ctx: StepContext = {
+    runId: env.runId,
+    stepId: node.id,
+    ...(shard ? { shard } : {}),
+    store: env.store,
+    log: env.log,
+    progress: (done, total, message) => {
+      if (!shard) env.onProgress?.(done, total, message);
+    },
+    signal: controller.signal,
+    rng: createRng(`${env.seed}/${node.id}/${shard?.index ?? ""}`),
+    scratchDir: scratch,
+    resolvePath: (p) => resolveFrom(env.baseDir, p),
+    itemFailed(item, error) {
+      const le = error instanceof LatentflowError ? error : undefined;
+      const rec: SkippedItem = {
+        index: item.index + offset,
+        ...(item.id !== undefined ? { id: item.id } : {}),
+        code: le?.code ?? "E_ITEM",
+        message: error instanceof Error ? error.message : String(error),
+      };
+      if (node.spec.onError === "fail") {
+        throw new LatentflowError(rec.code, `step '${node.id}': item ${rec.index}${rec.id !== undefined ? ` (id '${rec.id}')` : ""} failed: ${rec.message}`, {
+          hint: "set 'onError: skip' on the step to leave failing items out and report them instead",
+          cause: error,
+          data: { ...rec },
+        });
+      }
+      skipped.push(rec);
+    },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const run = node.step.run(ctx, values as never, node.params);
+    const result = node.spec.timeoutMs
+      ? await Promise.race([
+          run,
+          new Promise<never>((_, rej) => {
+            timer = setTimeout(() => {
+              const err = new LatentflowError("E_TIMEOUT", `step '${node.id}' did not finish within ${node.spec.timeoutMs} ms`, { hint: "raise 'timeout:' on the step, or shard it" });
+              controller.abort(err);
+              rej(err);
+            }, node.spec.timeoutMs);
+          }),
+        ])
+      : await run;
+    const outputs: Record<string, ArtifactFiles> = {};
+    for (const [port, spec] of Object.entries(node.step.outputs)) {
+      const value = (result as Record<string, unknown>)[port];
+      const codec: PortCodec<unknown> = codecFor(spec.type as PortType);
+      codec.check(value, `step '${node.id}' (${node.uses}) output '${port}'`);
+      outputs[port] = codec.encode(value as never);
+    }
+    return { outputs, skipped };
+  } finally {
+    if (timer) clearTimeout(timer);
+    env.signal.removeEventListener("abort", onAbort);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,34 @@
+import { createHash } from "node:crypto";
+
+/** JSON with object keys sorted, so equal values always give equal bytes (and equal hashes). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value as object).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Hash of several parts, unambiguous about where one part ends. */
+export function hashParts(...parts: (string | Uint8Array)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) {
+    const bytes = typeof p === "string" ? Buffer.from(p, "utf8") : p;
+    h.update(`${bytes.length}:`);
+    h.update(bytes);
+  }
+  return h.digest("hex");
+}

@@ -1,0 +1,43 @@
+export { LatentflowAggregateError, LatentflowError, isLatentflowError, type ErrorDetails, type SourceLocation } from "./errors.js";
+export { canonicalJson, hashParts, sha256 } from "./hash.js";
+export { METRICS, assertSameSpace, defineSpace, spaceMismatch, type Metric, type Modality, type Producer, type Space } from "./space.js";
+export {
+  assertFinite,
+  concatVectorSets,
+  createVectorSet,
+  rowCount,
+  sliceVectorSet,
+  vectorAt,
+  type RowMeta,
+  type VectorSet,
+  type VectorSetInput,
+} from "./vector-set.js";
+export { PORT_TYPES, codecFor, isShardable, type ArtifactFiles, type ModelArtifact, type PortCodec, type PortType, type PortTypes } from "./ports.js";
+export {
+  PluginRegistry,
+  definePlugin,
+  defineStep,
+  type InputValues,
+  type Logger,
+  type OutputValues,
+  type Plugin,
+  type PortSpec,
+  type PortsSpec,
+  type SkippedItem,
+  type StepContext,
+  type StepDefinition,
+  type StepResources,
+} from "./plugin.js";
+export { createRng, type Rng } from "./rng.js";
+export type { ArtifactFileInfo, ArtifactManifest, ArtifactStore } from "./store/artifact-store.js";
+export { FsArtifactStore, writeFileAtomic } from "./store/fs-store.js";
+export { buildManifest, verifyFile } from "./store/manifest.js";
+export { parseDuration, parsePipeline, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
+export { loadPipelineFile, loadPipelineText, planPipeline, type Plan, type PlanNode, type ResolvedInput } from "./pipeline/validate.js";
+export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js";
+export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";
+export { LocalExecutor, initialRecord, selectSteps } from "./executor/local.js";
+export { keyForNode, loadArtifactValue, outputKey, resolveFrom, runStep, stepKey, type StepEnv, type StepResult } from "./executor/step-runner.js";
+export { FsRunStore, newRunId, type OutputRecord, type RunRecord, type RunStatus, type RunStore, type StepRecord, type StepStatus } from "./runs/run-record.js";
+export { corePlugin } from "./steps/plugin.js";
+export { VERSION } from "./version.js";

@@ -1,0 +1,30 @@
+// Public API of @latentflow/core/io: readers and writers for the array, record and vector-set formats.
+export {
+  DTYPES,
+  allocTypedArray,
+  assertTensor,
+  bytesPerElement,
+  createTensor,
+  dtypeOf,
+  tensorSize,
+  typedArrayConstructor,
+  typedArrayFromBytes,
+  type DType,
+  type Tensor,
+  type TypedArray,
+} from "./tensor.js";
+export { isGzip } from "./gzip.js";
+export { encodeNpy, parseNpy, readNpyFile, writeNpyFile } from "./npy.js";
+export { parseIdx, readIdxFile } from "./idx.js";
+export { encodeJsonl, parseJsonl, readJsonl, type ReadJsonlOptions } from "./jsonl.js";
+export { castCsvField, parseCsv, readCsvFile, type CsvOptions, type CsvValue } from "./csv.js";
+export { encodeProjector, formatFloat32, writeProjector, type ProjectorFiles, type ProjectorOptions } from "./projector.js";
+export {
+  ROWS_FILE,
+  SPACE_FILE,
+  VECTORS_FILE,
+  decodeVectorSetFiles,
+  encodeVectorSetFiles,
+  readVectorSet,
+  writeVectorSet,
+} from "./vector-set-fs.js";

@@ -1,0 +1,206 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { LatentflowAggregateError, LatentflowError, type SourceLocation } from "../errors.js";
+import type { PluginRegistry, StepDefinition } from "../plugin.js";
+import type { PortType } from "../ports.js";
+import { closest, parsePipeline, type PipelineSpec, type StepSpec } from "./spec.js";
+
+/** A step input resolved to the output that feeds it. */
+export interface ResolvedInput {
+  step: string;
+  port: string;
+  type: PortType;
+}
+
+/** A validated step, ready to run. */
+export interface PlanNode {
+  id: string;
+  uses: string;
+  plugin: { name: string; version: string };
+  step: StepDefinition;
+  /** Params after the step's schema applied defaults. */
+  params: unknown;
+  inputs: Record<string, ResolvedInput>;
+  /** Ids of steps this one waits for. */
+  deps: string[];
+  spec: StepSpec;
+}
+
+/** A validated pipeline: nodes in an order where every step follows its inputs. */
+export interface Plan {
+  spec: PipelineSpec;
+  nodes: PlanNode[];
+  /** Directory relative paths in params resolve against. */
+  baseDir: string;
+}
+
+/** Validates a parsed pipeline against the installed plugins; returns the plan and every problem found. */
+export function planPipeline(spec: PipelineSpec, registry: PluginRegistry, baseDir: string): { plan?: Plan; errors: LatentflowError[] } {
+  const errors: LatentflowError[] = [];
+  const err = (code: string, message: string, location: SourceLocation, hint?: string) =>
+    errors.push(new LatentflowError(code, message, { location, ...(hint ? { hint } : {}) }));
+  const byId = new Map(spec.steps.map((s) => [s.id, s]));
+  const resolved = new Map<string, { step: StepDefinition; plugin: { name: string; version: string } }>();
+
+  for (const s of spec.steps) {
+    const r = registry.resolve(s.uses);
+    if (!r) {
+      const pluginName = s.uses.slice(0, s.uses.indexOf("/"));
+      if (!registry.plugin(pluginName)) {
+        const near = closest(pluginName, registry.list().map((p) => p.name));
+        err("E_UNKNOWN_PLUGIN", `step '${s.id}': no plugin '${pluginName}' is loaded (uses: ${s.uses})`, s.usesLoc,
+          near ? `did you mean '${near}/…'?` : `add its package to 'plugins:' at the top of the file; loaded: ${registry.list().map((p) => p.name).join(", ")}`);
+      } else {
+        const near = closest(s.uses, registry.stepNames());
+        err("E_UNKNOWN_STEP", `step '${s.id}': plugin '${pluginName}' has no step '${s.uses.slice(pluginName.length + 1)}'`, s.usesLoc,
+          near ? `did you mean '${near}'?` : `steps of ${pluginName}: ${registry.plugin(pluginName)!.steps.map((x) => x.name).join(", ")}`);
+      }
+      continue;
+    }
+    resolved.set(s.id, { step: r.step, plugin: { name: r.plugin.name, version: r.plugin.version } });
+  }
+
+  const nodes = new Map<string, PlanNode>();
+  for (const s of spec.steps) {
+    const r = resolved.get(s.id);
+    if (!r) continue;
+    const params = checkParams(s, r.step, err);
+    const inputs: Record<string, ResolvedInput> = {};
+    for (const [port, ref] of Object.entries(s.in)) {
+      const declared = r.step.inputs[port];
+      if (!declared) {
+        const near = closest(port, Object.keys(r.step.inputs));
+        err("E_UNKNOWN_INPUT", `step '${s.id}' (${s.uses}) has no input '${port}'`, s.inLocs[port] ?? ref.loc,
+          near ? `did you mean '${near}'?` : `its inputs: ${Object.keys(r.step.inputs).join(", ") || "none"}`);
+        continue;
+      }
+      const src = byId.get(ref.step);
+      if (!src) {
+        const near = closest(ref.step, [...byId.keys()]);
+        err("E_UNKNOWN_INPUT", `step '${s.id}': input '${port}' names step '${ref.step}', which does not exist`, ref.loc, near ? `did you mean '${near}'?` : `steps: ${[...byId.keys()].join(", ")}`);
+        continue;
+      }
+      const srcDef = resolved.get(ref.step);
+      if (!srcDef) continue; // its own error is already reported
+      const outs = Object.keys(srcDef.step.outputs);
+      let outPort = ref.port;
+      if (!outPort) {
+        if (outs.length === 1) outPort = outs[0];
+        else if (outs.includes(port)) outPort = port;
+        else {
+          err("E_AMBIGUOUS_INPUT", `step '${s.id}': input '${port}' names step '${ref.step}', which has several outputs (${outs.join(", ")})`, ref.loc, `write '${ref.step}.<output>', e.g. '${ref.step}.${outs[0]}'`);
+          continue;
+        }
+      }
+      const outSpec = srcDef.step.outputs[outPort!];
+      if (!outSpec) {
+        const near = closest(outPort!, outs);
+        err("E_UNKNOWN_INPUT", `step '${s.id}': step '${ref.step}' (${byId.get(ref.step)!.uses}) has no output '${outPort}'`, ref.loc, near ? `did you mean '${ref.step}.${near}'?` : `its outputs: ${outs.join(", ")}`);
+        continue;
+      }
+      if (outSpec.type !== declared.type) {
+        err("E_PORT_TYPE_MISMATCH", `step '${s.id}': input '${port}' expects ${declared.type}, but '${ref.step}.${outPort}' gives ${outSpec.type}`, ref.loc,
+          `connect an output of type ${declared.type}; run 'latentflow plugins' to see each step's ports`);
+        continue;
+      }
+      inputs[port] = { step: ref.step, port: outPort!, type: outSpec.type };
+    }
+    for (const [port, declared] of Object.entries(r.step.inputs)) {
+      if (!declared.optional && !(port in s.in)) {
+        err("E_MISSING_INPUT", `step '${s.id}' (${s.uses}) needs input '${port}' (${declared.type}), which is not connected`, s.loc, `add 'in: { ${port}: <step> }'`);
+      }
+    }
+    if (s.shard && !r.step.shardable) {
+      err("E_SHARD", `step '${s.id}' (${s.uses}) cannot be sharded: it declares no shardable input`, s.shard.loc, "remove 'shard:' or use a step that processes items independently");
+    }
+    nodes.set(s.id, {
+      id: s.id,
+      uses: s.uses,
+      plugin: r.plugin,
+      step: r.step,
+      params,
+      inputs,
+      deps: [...new Set(Object.values(s.in).map((x) => x.step))].filter((d) => byId.has(d)),
+      spec: s,
+    });
+  }
+
+  const order = topologicalOrder(spec.steps, (id) => [...new Set(Object.values(byId.get(id)!.in).map((x) => x.step))].filter((d) => byId.has(d)), err);
+  if (errors.length) return { errors };
+  return { plan: { spec, nodes: order.map((id) => nodes.get(id)!), baseDir }, errors };
+}
+
+function checkParams(s: StepSpec, step: StepDefinition, err: (code: string, message: string, location: SourceLocation, hint?: string) => void): unknown {
+  const schema = step.params;
+  if (schema instanceof z.ZodObject) {
+    const known = Object.keys(schema.shape);
+    for (const key of Object.keys(s.with)) {
+      if (!known.includes(key)) {
+        const near = closest(key, known);
+        err("E_PARAM", `step '${s.id}' (${s.uses}): unknown param '${key}'`, s.paramLocs[key] ?? s.loc, near ? `did you mean '${near}'? params: ${known.join(", ")}` : `params: ${known.join(", ") || "none"}`);
+      }
+    }
+  }
+  const parsed = schema.safeParse(s.with);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    if (issue.code === "unrecognized_keys") continue; // reported above, with a hint
+    const key = issue.path.length ? String(issue.path[0]) : undefined;
+    const path = issue.path.join(".");
+    const missing = key !== undefined && !(key in s.with);
+    err("E_PARAM", `step '${s.id}' (${s.uses}): ${missing ? `missing param '${path}'` : `param '${path || "with"}'`}: ${issue.message}`,
+      (key && s.paramLocs[key]) || s.usesLoc, missing ? `add '${path}' under 'with:'; run 'latentflow plugins ${s.uses}' for its params` : undefined);
+  }
+  return undefined;
+}
+
+function topologicalOrder(steps: StepSpec[], depsOf: (id: string) => string[], err: (code: string, message: string, location: SourceLocation, hint?: string) => void): string[] {
+  const state = new Map<string, 0 | 1 | 2>();
+  const order: string[] = [];
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const locOf = new Map(steps.map((s) => [s.id, s.loc]));
+  const visit = (id: string): void => {
+    const st = state.get(id) ?? 0;
+    if (st === 2) return;
+    if (st === 1) {
+      const cycle = [...stack.slice(stack.indexOf(id)), id];
+      const sig = [...new Set(cycle)].sort().join(",");
+      if (!reported.has(sig)) {
+        reported.add(sig);
+        err("E_CYCLE", `steps form a cycle: ${cycle.join(" → ")}`, locOf.get(id)!, "a step cannot depend on its own output; break the loop by removing one of these inputs");
+      }
+      return;
+    }
+    state.set(id, 1);
+    stack.push(id);
+    for (const d of depsOf(id)) visit(d);
+    stack.pop();
+    state.set(id, 2);
+    order.push(id);
+  };
+  for (const s of steps) visit(s.id);
+  return order;
+}
+
+/** Parses and validates pipeline text; throws one LatentflowAggregateError listing every problem. */
+export function loadPipelineText(text: string, file: string, registry: PluginRegistry, baseDir: string): Plan {
+  const { spec, errors } = parsePipeline(text, file);
+  if (!spec) throw new LatentflowAggregateError(errors, `${file}: ${errors.length} problem${errors.length === 1 ? "" : "s"}`);
+  const { plan, errors: planErrors } = planPipeline(spec, registry, baseDir);
+  if (!plan) throw new LatentflowAggregateError(planErrors, `${file}: ${planErrors.length} problem${planErrors.length === 1 ? "" : "s"}`);
+  return plan;
+}
+
+/** Reads, parses and validates a pipeline file. */
+export async function loadPipelineFile(path: string, registry: PluginRegistry): Promise<Plan> {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(abs, "utf8");
+  } catch (e) {
+    throw new LatentflowError("E_FILE", `cannot read pipeline file ${abs}: ${(e as Error).message}`, { cause: e });
+  }
+  return loadPipelineText(text, abs, registry, resolve(abs, ".."));
+}

@@ -1,0 +1,178 @@
+import { LatentflowError } from "./errors.js";
+import { canonicalJson } from "./hash.js";
+import type { Tensor } from "./io/tensor.js";
+import { encodeNpy, parseNpy } from "./io/npy.js";
+import { encodeJsonl, parseJsonl } from "./io/jsonl.js";
+import { decodeVectorSetFiles, encodeVectorSetFiles } from "./io/vector-set-fs.js";
+import { concatVectorSets, sliceVectorSet, type RowMeta, type VectorSet } from "./vector-set.js";
+
+/**
+ * A trained model as an artifact: a fitted reducer, word vectors, an index. `kind` says which library
+ * class can load it (e.g. "reducers/pca"), `format` its version of the file layout.
+ */
+export interface ModelArtifact {
+  kind: string;
+  format: string;
+  meta: Record<string, unknown>;
+  files: Record<string, Uint8Array>;
+}
+
+/** What flows through each port type. */
+export interface PortTypes {
+  vectors: VectorSet;
+  tensor: Tensor;
+  records: RowMeta[];
+  json: unknown;
+  model: ModelArtifact;
+}
+
+export type PortType = keyof PortTypes;
+export const PORT_TYPES: readonly PortType[] = ["vectors", "tensor", "records", "json", "model"];
+
+/** Files of an artifact, by name. */
+export type ArtifactFiles = Record<string, Uint8Array>;
+
+/**
+ * How a port type becomes files and back. Encoding must be deterministic: the same value gives the same
+ * bytes, so artifacts are comparable by hash across executors and machines.
+ */
+export interface PortCodec<T> {
+  /** Throws unless `value` is of this type; `where` names the step and port. */
+  check(value: unknown, where: string): asserts value is T;
+  encode(value: T): ArtifactFiles;
+  decode(files: ArtifactFiles): T;
+  /** Present when the type can be sharded: item count, a slice, and the in-order gather. */
+  length?(value: T): number;
+  slice?(value: T, start: number, end: number): T;
+  concat?(parts: T[]): T;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+function requireFile(files: ArtifactFiles, name: string, type: string): Uint8Array {
+  const f = files[name];
+  if (!f) throw new LatentflowError("E_ARTIFACT_FORMAT", `${type} artifact: expected a file '${name}', found ${Object.keys(files).join(", ") || "no files"}`);
+  return f;
+}
+
+function typeError(where: string, expected: string, value: unknown): LatentflowError {
+  const found = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? `an object with keys ${Object.keys(value as object).slice(0, 5).join(", ")}` : typeof value;
+  return new LatentflowError("E_PORT_TYPE", `${where}: expected ${expected}, found ${found}`, {
+    hint: "a step returned a value that does not match the port type it declares",
+  });
+}
+
+const vectorsCodec: PortCodec<VectorSet> = {
+  check(value, where): asserts value is VectorSet {
+    const v = value as VectorSet;
+    if (!v || typeof v !== "object" || !(v.data instanceof Float32Array) || !Array.isArray(v.ids) || !v.space) {
+      throw typeError(where, "a VectorSet { space, ids, data: Float32Array }", value);
+    }
+  },
+  encode: encodeVectorSetFiles,
+  decode: decodeVectorSetFiles,
+  length: (v) => v.ids.length,
+  slice: sliceVectorSet,
+  concat: concatVectorSets,
+};
+
+function rowSize(t: Tensor): number {
+  let s = 1;
+  for (let i = 1; i < t.shape.length; i++) s *= t.shape[i]!;
+  return s;
+}
+
+const tensorCodec: PortCodec<Tensor> = {
+  check(value, where): asserts value is Tensor {
+    const t = value as Tensor;
+    if (!t || typeof t !== "object" || !Array.isArray(t.shape) || !ArrayBuffer.isView(t.data)) {
+      throw typeError(where, "a Tensor { dtype, shape, data }", value);
+    }
+  },
+  encode: (t) => ({ "tensor.npy": encodeNpy(t) }),
+  decode: (files) => parseNpy(requireFile(files, "tensor.npy", "tensor")),
+  length: (t) => t.shape[0] ?? 0,
+  slice(t, start, end) {
+    const r = rowSize(t);
+    return { dtype: t.dtype, shape: [end - start, ...t.shape.slice(1)], data: t.data.subarray(start * r, end * r) as Tensor["data"] };
+  },
+  concat(parts) {
+    const first = parts[0]!;
+    const r = rowSize(first);
+    let rows = 0;
+    for (const p of parts) {
+      if (p.dtype !== first.dtype || rowSize(p) !== r) {
+        throw new LatentflowError("E_SHAPE", `gathering tensors: expected ${first.dtype} rows of shape [${first.shape.slice(1)}], found ${p.dtype} [${p.shape.slice(1)}]`);
+      }
+      rows += p.shape[0]!;
+    }
+    const Ctor = first.data.constructor as new (n: number) => Tensor["data"];
+    const data = new Ctor(rows * r);
+    let off = 0;
+    for (const p of parts) {
+      (data as Float32Array).set(p.data as Float32Array, off);
+      off += p.data.length;
+    }
+    return { dtype: first.dtype, shape: [rows, ...first.shape.slice(1)], data };
+  },
+};
+
+const recordsCodec: PortCodec<RowMeta[]> = {
+  check(value, where): asserts value is RowMeta[] {
+    if (!Array.isArray(value)) throw typeError(where, "an array of records", value);
+  },
+  encode: (rows) => ({ "records.jsonl": utf8.encode(encodeJsonl(rows)) }),
+  decode: (files) => parseJsonl(fromUtf8.decode(requireFile(files, "records.jsonl", "records"))) as RowMeta[],
+  length: (rows) => rows.length,
+  slice: (rows, s, e) => rows.slice(s, e),
+  concat: (parts) => parts.flat(),
+};
+
+const jsonCodec: PortCodec<unknown> = {
+  check(value, where): asserts value is unknown {
+    if (value === undefined) throw typeError(where, "a JSON value", value);
+  },
+  encode: (v) => ({ "value.json": utf8.encode(canonicalJson(v)) }),
+  decode: (files) => JSON.parse(fromUtf8.decode(requireFile(files, "value.json", "json"))),
+};
+
+const MODEL_MANIFEST = "model.json";
+
+const modelCodec: PortCodec<ModelArtifact> = {
+  check(value, where): asserts value is ModelArtifact {
+    const m = value as ModelArtifact;
+    if (!m || typeof m !== "object" || typeof m.kind !== "string" || !m.files || typeof m.files !== "object") {
+      throw typeError(where, "a ModelArtifact { kind, format, meta, files }", value);
+    }
+    if (MODEL_MANIFEST in m.files) throw new LatentflowError("E_PORT_TYPE", `${where}: a model may not have a file named '${MODEL_MANIFEST}' (reserved)`);
+  },
+  encode: (m) => ({ ...m.files, [MODEL_MANIFEST]: utf8.encode(canonicalJson({ kind: m.kind, format: m.format, meta: m.meta })) }),
+  decode(files) {
+    const head = JSON.parse(fromUtf8.decode(requireFile(files, MODEL_MANIFEST, "model"))) as Omit<ModelArtifact, "files">;
+    const rest: ArtifactFiles = {};
+    for (const [k, v] of Object.entries(files)) if (k !== MODEL_MANIFEST) rest[k] = v;
+    return { ...head, files: rest };
+  },
+};
+
+const CODECS: { [K in PortType]: PortCodec<PortTypes[K]> } = {
+  vectors: vectorsCodec,
+  tensor: tensorCodec,
+  records: recordsCodec,
+  json: jsonCodec,
+  model: modelCodec,
+};
+
+/** The codec of a port type. */
+export function codecFor<T extends PortType>(type: T): PortCodec<PortTypes[T]> {
+  const c = CODECS[type];
+  if (!c) throw new LatentflowError("E_PORT_TYPE", `unknown port type '${type}', expected one of ${PORT_TYPES.join(", ")}`);
+  return c as PortCodec<PortTypes[T]>;
+}
+
+/** True when values of this type can be split into shards and gathered back. */
+export function isShardable(type: PortType): boolean {
+  const c = CODECS[type];
+  return Boolean(c.length && c.slice && c.concat);
+}

@@ -1,0 +1,66 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { LatentflowError } from "../errors.js";
+import { sha256 } from "../hash.js";
+import { parseIdx } from "../io/idx.js";
+import { defineStep } from "../plugin.js";
+import { defineSpace } from "../space.js";
+import { createVectorSet, type RowMeta } from "../vector-set.js";
+
+const params = z.strictObject({
+  images: z.string().min(1).describe("IDX file of items (e.g. train-images-idx3-ubyte, plain or .gz)"),
+  labels: z.string().min(1).optional().describe("IDX file of labels, one per item; stored as meta.label"),
+  offset: z.number().int().min(0).default(0).describe("first item to read"),
+  limit: z.number().int().positive().optional().describe("read at most this many items"),
+  scale: z.number().positive().default(1).describe("divide every value by this (255 maps bytes to [0, 1])"),
+  idPrefix: z.string().default("").describe("prefix of row ids; ids are prefix + item number"),
+});
+
+/** `core/read-idx`: MNIST-style IDX tensors (plain or gzipped) → one flattened vector per item, labels in meta. */
+export const readIdxStep = defineStep({
+  name: "read-idx",
+  description: "Read an IDX file (MNIST format, plain or gzipped) as vectors, one flattened row per item, with optional labels.",
+  inputs: {},
+  outputs: { vectors: { type: "vectors", description: "items flattened to rows; meta.label when labels are given" } },
+  params,
+  resources: { memoryMb: 1024 },
+  async fingerprint(p, env) {
+    const files = [p.images, ...(p.labels ? [p.labels] : [])];
+    const hashes = await Promise.all(files.map(async (f) => sha256(await readFile(env.resolvePath(f)))));
+    return hashes.join(",");
+  },
+  async run(ctx, _inputs, p) {
+    const imagesPath = ctx.resolvePath(p.images);
+    const images = parseIdx(await readFile(imagesPath), imagesPath);
+    const total = images.shape[0] ?? 0;
+    if (p.offset >= total) {
+      throw new LatentflowError("E_PARAM", `read-idx: offset ${p.offset} is past the end of ${imagesPath} (${total} items)`);
+    }
+    const n = Math.min(total - p.offset, p.limit ?? Infinity);
+    const dim = images.shape.slice(1).reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n * dim);
+    const src = images.data;
+    const inv = 1 / p.scale;
+    for (let i = 0, j = p.offset * dim; i < n * dim; i++, j++) data[i] = Number(src[j]) * (p.scale === 1 ? 1 : inv);
+    let meta: RowMeta[] | undefined;
+    if (p.labels) {
+      const labelsPath = ctx.resolvePath(p.labels);
+      const labels = parseIdx(await readFile(labelsPath), labelsPath);
+      if (labels.shape[0] !== total) {
+        throw new LatentflowError("E_SHAPE", `read-idx: expected ${total} labels (one per item of ${imagesPath}), found ${labels.shape[0]} in ${labelsPath}`);
+      }
+      meta = Array.from({ length: n }, (_, i) => ({ label: Number(labels.data[p.offset + i]) }));
+    }
+    const space = defineSpace({
+      id: `pixels/${images.shape.slice(1).join("x")}`,
+      dim,
+      metric: "l2",
+      normalized: false,
+      modality: "image",
+      producer: { name: "core/read-idx", version: "1", params: { scale: p.scale } },
+    });
+    const ids = Array.from({ length: n }, (_, i) => `${p.idPrefix}${p.offset + i}`);
+    ctx.progress(n, n);
+    return { vectors: createVectorSet({ space, data, ids, ...(meta ? { meta } : {}) }) };
+  },
+});

@@ -1,0 +1,37 @@
+import type { PortType } from "../ports.js";
+
+export interface ArtifactFileInfo {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** What a store knows about one artifact. `hash` is over its content only, so equal outputs hash equal. */
+export interface ArtifactManifest {
+  key: string;
+  type: PortType;
+  hash: string;
+  files: ArtifactFileInfo[];
+  size: number;
+  createdAt: string;
+  /** Free-form provenance: producing step, plugin version, run id. Not part of `hash`. */
+  info?: Record<string, unknown>;
+}
+
+/**
+ * Where artifacts live. Keys are cache keys chosen by the engine; an artifact, once put, never changes.
+ * `put` is atomic (readers never see half an artifact) and idempotent (a second put of a key keeps the
+ * first); `read` verifies the file against its recorded hash.
+ */
+export interface ArtifactStore {
+  readonly kind: string;
+  /** Human-readable location (a path, a Redis URL). */
+  readonly location: string;
+  has(key: string): Promise<boolean>;
+  stat(key: string): Promise<ArtifactManifest | undefined>;
+  put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest>;
+  read(key: string, name: string): Promise<Uint8Array>;
+  delete(key: string): Promise<boolean>;
+  list(): AsyncIterable<ArtifactManifest>;
+  close?(): Promise<void>;
+}
