@@ -93,18 +93,19 @@ export interface StepDefinition<I extends PortsSpec = PortsSpec, O extends Ports
 }
 
 /** Declares a step with its port and param types inferred. */
-export function defineStep<const I extends PortsSpec, const O extends PortsSpec, S extends z.ZodType>(def: {
+export function defineStep<I extends Record<string, PortType>, O extends Record<string, PortType>, S extends z.ZodType>(def: {
   name: string;
   description: string;
-  inputs: I;
-  outputs: O;
+  inputs: { [K in keyof I]: PortSpec<I[K]> };
+  outputs: { [K in keyof O]: PortSpec<O[K]> };
   params: S;
   resources?: StepResources;
   shardable?: keyof I & string;
   fingerprint?(params: z.output<S>, env: { resolvePath(path: string): string }): Promise<string>;
-  run(ctx: StepContext, inputs: InputValues<I>, params: z.output<S>): Promise<OutputValues<O>>;
-}): StepDefinition<I, O, z.output<S>> {
-  return def as StepDefinition<I, O, z.output<S>>;
+  // Optional inputs arrive as undefined when not connected.
+  run(ctx: StepContext, inputs: { [K in keyof I]: PortTypes[I[K]] }, params: z.output<S>): Promise<{ [K in keyof O]: PortTypes[O[K]] }>;
+}): StepDefinition<{ [K in keyof I]: PortSpec<I[K]> }, { [K in keyof O]: PortSpec<O[K]> }, z.output<S>> {
+  return def as never;
 }
 
 /** A package's plugin object: its name (the prefix in `uses:`), version and steps. */

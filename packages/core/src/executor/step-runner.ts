@@ -43,11 +43,12 @@ export function resolveFrom(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
-/** The cache key of a step: plugin and version, step, params, input content hashes, fingerprint. */
+/** The cache key of a step: plugin and version, step, params, sharding, item policy, input content hashes, fingerprint. */
 export function stepKey(node: PlanNode, inputHashes: Record<string, string>, fingerprint = ""): string {
   const inputs = Object.keys(inputHashes).sort().flatMap((p) => [p, inputHashes[p]!]);
   const shard = node.spec.shard ? `shard:${node.spec.shard.size}` : "";
-  return hashParts(KEY_VERSION, `${node.plugin.name}@${node.plugin.version}`, node.uses, canonicalJson(node.params ?? {}), shard, fingerprint, ...inputs);
+  // The item policy changes what a step outputs (items left out vs. a failure); retries and timeouts do not.
+  return hashParts(KEY_VERSION, `${node.plugin.name}@${node.plugin.version}`, node.uses, canonicalJson(node.params ?? {}), shard, `onError:${node.spec.onError}`, fingerprint, ...inputs);
 }
 
 /** Artifact key of one output port of a step (or of one shard of it). */

@@ -88,7 +88,7 @@ function readBigEndian(dtype: DType, view: DataView, offset: number, size: numbe
   const step = bytesPerElement(dtype);
   const get =
     dtype === "int16"
-      ? (o: number) => view.getInt16(o, true)
+      ? (o: number) => view.getInt16(o, false)
       : dtype === "int32"
         ? (o: number) => view.getInt32(o, false)
         : dtype === "float32"

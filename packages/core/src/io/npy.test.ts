@@ -183,6 +183,37 @@ for dt in sys.argv[2:]:
     }
   });
 
+  it("matches numpy.save's header bytes for shapes whose header spans one, two or more 64-byte blocks", () => {
+    // Empty arrays keep the files small while long shapes push the header across block boundaries. The last
+    // shape makes the unpadded header end exactly on a boundary, where numpy adds a whole block of padding.
+    const shapes = [
+      [],
+      [0],
+      [7],
+      [0, 3],
+      [0, 123456789012],
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      Array.from({ length: 20 }, (_, i) => (i === 5 ? 0 : 7)),
+      [0, 117, ...Array<number>(12).fill(7)],
+    ];
+    const dir = mkdtempSync(join(tmpdir(), "lf-npy-"));
+    python(
+      `
+import sys, json, numpy as np
+d = sys.argv[1]
+for i, s in enumerate(json.loads(sys.argv[2])):
+    np.save(f"{d}/{i}.npy", np.zeros(tuple(s), dtype='<f8'))
+`,
+      [dir, JSON.stringify(shapes)],
+    );
+    shapes.forEach((shape, i) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const ours = encodeNpy({ dtype: "float64", shape, data: new Float64Array(n) });
+      const theirs = readFileSync(join(dir, `${i}.npy`));
+      expect(Buffer.from(ours).toString("latin1"), `shape [${shape.join(", ")}]`).toBe(theirs.toString("latin1"));
+    });
+  });
+
   it("has numpy load the files we write, with the same values", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lf-npy-"));
     const shapes: Record<DType, number[]> = {

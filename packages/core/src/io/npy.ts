@@ -7,7 +7,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const MAGIC_LEN = 8; // magic + major + minor version bytes
 const ARRAY_ALIGN = 64;
 // numpy pads the header so the first axis can grow in place to 21 digits; matching it makes our files byte-identical to np.save's.
-const GROWTH_AXIS_MAX_DIGITS = 20;
+const GROWTH_AXIS_MAX_DIGITS = 21;
 
 const DESCR_BY_DTYPE: Record<DType, string> = {
   float32: "<f4",

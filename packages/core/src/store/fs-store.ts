@@ -85,6 +85,9 @@ export class FsArtifactStore implements ArtifactStore {
   async read(key: string, name: string): Promise<Uint8Array> {
     const manifest = await this.stat(key);
     if (!manifest) throw new LatentflowError("E_ARTIFACT_MISSING", `no artifact ${key} in ${this.location}`);
+    if (!manifest.files.some((f) => f.name === name)) {
+      throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${key} has no file '${name}' (it has ${manifest.files.map((f) => f.name).join(", ")})`);
+    }
     let bytes: Uint8Array;
     try {
       bytes = await readFile(join(this.dir(key), name));

@@ -1,0 +1,3 @@
+export { describeArtifactStoreContract, type ArtifactStoreHarness } from "./artifact-store-suite.js";
+export { describeExecutorContract, type ExecutorHarness } from "./executor-suite.js";
+export { contractPlugin } from "./test-plugin.js";
