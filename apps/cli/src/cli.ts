@@ -133,7 +133,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       process.once("SIGINT", onSigint);
       process.once("SIGTERM", onSigint);
       const mode = outputMode(opts);
-      const reporter = createReporter(mode);
+      const reporter = createReporter(mode, io.stdout);
       let record: RunRecord;
       try {
         record = await executor.run(plan, {

