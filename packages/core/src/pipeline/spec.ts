@@ -92,11 +92,12 @@ export function parsePipelinePartial(text: string, file: string): { spec?: Pipel
 
   for (const e of doc.errors) {
     // With prettyErrors off, `linePos` is never set: the offset in `pos` is the only position there is.
-    const { offset, opener } = syntaxErrorOffset(text, e.pos[0]);
-    const p = lc.linePos(offset);
     const message = e.message.split("\n")[0]!;
-    err("E_YAML_SYNTAX", opener ? `'${opener}' is never closed: ${message}` : message, { file, line: p.line, column: p.col },
-      opener ? `add the closing '${opener === "{" ? "}" : "]"}' or write the mapping as an indented block` : "fix the YAML syntax; indentation and unclosed brackets are the usual causes");
+    const { offset, opener } = syntaxErrorOffset(text, e.pos[0], /end with an? [}\]]$/.test(message));
+    const p = lc.linePos(offset);
+    const closer = opener === "{" ? "}" : "]";
+    err("E_YAML_SYNTAX", opener ? `'${opener}' opened here is never closed: expected '${closer}', found ${e.pos[0] >= text.trimEnd().length ? "the end of the file" : `line ${lc.linePos(e.pos[0]).line} still inside it`}` : message, { file, line: p.line, column: p.col },
+      opener ? `add the closing '${closer}' at the end of the line, or write the value as an indented block` : "fix the YAML syntax; indentation and unclosed brackets are the usual causes");
   }
   if (errors.length) return { errors, broken };
 
@@ -168,7 +169,7 @@ export function parsePipelinePartial(text: string, file: string): { spec?: Pipel
  * block starts, lines later; the bracket that was never closed is what the user must fix. It also
  * reports indentation errors at column 1 of the line, before the token that is out of place.
  */
-function syntaxErrorOffset(text: string, offset: number): { offset: number; opener?: "{" | "[" } {
+function syntaxErrorOffset(text: string, offset: number, unclosedFlow: boolean): { offset: number; opener?: "{" | "[" } {
   const open: { ch: "{" | "["; at: number }[] = [];
   let quote: string | undefined;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -176,7 +177,6 @@ function syntaxErrorOffset(text: string, offset: number): { offset: number; open
     if (quote) {
       if (c === "\\" && quote === '"') i++;
       else if (c === quote) quote = undefined;
-      else if (c === "\n") quote = undefined;
       continue;
     }
     if (c === '"' || c === "'") {
@@ -186,7 +186,7 @@ function syntaxErrorOffset(text: string, offset: number): { offset: number; open
     } else if (c === "{" || c === "[") open.push({ ch: c, at: i });
     else if ((c === "}" || c === "]") && open.length) open.pop();
   }
-  const last = open[open.length - 1];
+  const last = unclosedFlow ? open[open.length - 1] : undefined;
   if (last) return { offset: last.at, opener: last.ch };
   let o = offset;
   while (o < text.length && (text[o] === " " || text[o] === "\t")) o++;

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { LatentflowAggregateError, LatentflowError, type SourceLocation } from "../errors.js";
 import type { PluginRegistry, StepDefinition } from "../plugin.js";
 import type { PortType } from "../ports.js";
-import { closest, parsePipeline, type PipelineSpec, type StepSpec } from "./spec.js";
+import { closest, parsePipelinePartial, type PipelineSpec, type StepSpec } from "./spec.js";
 
 /** A step input resolved to the output that feeds it. */
 export interface ResolvedInput {
@@ -37,6 +37,11 @@ export interface Plan {
 
 /** Validates a parsed pipeline against the installed plugins; returns the plan and every problem found. */
 export function planPipeline(spec: PipelineSpec, registry: PluginRegistry, baseDir: string): { plan?: Plan; errors: LatentflowError[] } {
+  return planSteps(spec, registry, baseDir, new Set());
+}
+
+/** planPipeline over a possibly partial spec: inputs naming a `broken` step are not reported again. */
+function planSteps(spec: PipelineSpec, registry: PluginRegistry, baseDir: string, broken: ReadonlySet<string>): { plan?: Plan; errors: LatentflowError[] } {
   const errors: LatentflowError[] = [];
   const err = (code: string, message: string, location: SourceLocation, hint?: string) =>
     errors.push(new LatentflowError(code, message, { location, ...(hint ? { hint } : {}) }));
@@ -67,15 +72,19 @@ export function planPipeline(spec: PipelineSpec, registry: PluginRegistry, baseD
     if (!r) continue;
     const params = checkParams(s, r.step, err);
     const inputs: Record<string, ResolvedInput> = {};
+    // Ports offered as did-you-mean for a misspelt input: "not connected" would report the same typo twice.
+    const suggested = new Set<string>();
     for (const [port, ref] of Object.entries(s.in)) {
       const declared = r.step.inputs[port];
       if (!declared) {
         const near = closest(port, Object.keys(r.step.inputs));
+        if (near) suggested.add(near);
         err("E_UNKNOWN_INPUT", `step '${s.id}' (${s.uses}) has no input '${port}'`, s.inLocs[port] ?? ref.loc,
           near ? `did you mean '${near}'?` : `its inputs: ${Object.keys(r.step.inputs).join(", ") || "none"}`);
         continue;
       }
       const src = byId.get(ref.step);
+      if (!src && broken.has(ref.step)) continue; // that step's own error is already reported
       if (!src) {
         const near = closest(ref.step, [...byId.keys()]);
         err("E_UNKNOWN_INPUT", `step '${s.id}': input '${port}' names step '${ref.step}', which does not exist`, ref.loc, near ? `did you mean '${near}'?` : `steps: ${[...byId.keys()].join(", ")}`);
@@ -107,8 +116,9 @@ export function planPipeline(spec: PipelineSpec, registry: PluginRegistry, baseD
       inputs[port] = { step: ref.step, port: outPort!, type: outSpec.type };
     }
     for (const [port, declared] of Object.entries(r.step.inputs)) {
-      if (!declared.optional && !(port in s.in)) {
-        err("E_MISSING_INPUT", `step '${s.id}' (${s.uses}) needs input '${port}' (${declared.type}), which is not connected`, s.loc, `add 'in: { ${port}: <step> }'`);
+      if (!declared.optional && !(port in s.in) && !suggested.has(port)) {
+        err("E_MISSING_INPUT", `step '${s.id}' (${s.uses}) needs input '${port}' (${declared.type}), which is not connected`, s.inLoc ?? s.loc,
+          s.inLoc ? `add '${port}: <step>' under 'in:'` : `add 'in: { ${port}: <step> }'`);
       }
     }
     if (s.shard && !r.step.shardable) {
@@ -126,7 +136,7 @@ export function planPipeline(spec: PipelineSpec, registry: PluginRegistry, baseD
     });
   }
 
-  const order = topologicalOrder(spec.steps, (id) => [...new Set(Object.values(byId.get(id)!.in).map((x) => x.step))].filter((d) => byId.has(d)), err);
+  const order = topologicalOrder(spec.steps, err);
   if (errors.length) return { errors };
   return { plan: { spec, nodes: order.map((id) => nodes.get(id)!), baseDir }, errors };
 }
@@ -138,29 +148,37 @@ function checkParams(s: StepSpec, step: StepDefinition, err: (code: string, mess
     for (const key of Object.keys(s.with)) {
       if (!known.includes(key)) {
         const near = closest(key, known);
-        err("E_PARAM", `step '${s.id}' (${s.uses}): unknown param '${key}'`, s.paramLocs[key] ?? s.loc, near ? `did you mean '${near}'? params: ${known.join(", ")}` : `params: ${known.join(", ") || "none"}`);
+        err("E_PARAM", `step '${s.id}' (${s.uses}): unknown param '${key}'`, s.paramKeyLocs?.[key] ?? s.paramLocs[key] ?? s.loc, near ? `did you mean '${near}'? params: ${known.join(", ")}` : `params: ${known.join(", ") || "none"}`);
       }
     }
   }
   const parsed = schema.safeParse(s.with);
   if (parsed.success) return parsed.data;
+  const help = `run 'latentflow plugins ${s.uses}' for its params`;
   for (const issue of parsed.error.issues) {
     if (issue.code === "unrecognized_keys") continue; // reported above, with a hint
     const key = issue.path.length ? String(issue.path[0]) : undefined;
     const path = issue.path.join(".");
     const missing = key !== undefined && !(key in s.with);
-    err("E_PARAM", `step '${s.id}' (${s.uses}): ${missing ? `missing param '${path}'` : `param '${path || "with"}'`}: ${issue.message}`,
-      (key && s.paramLocs[key]) || s.usesLoc, missing ? `add '${path}' under 'with:'; run 'latentflow plugins ${s.uses}' for its params` : undefined);
+    // zod says "Invalid input: expected number, received string"; the user wants the value they wrote.
+    const expected = issue.message.replace(/^[A-Za-z ]+: (?=expected)/, "").replace(/, received \w+$/, "");
+    if (missing) {
+      err("E_PARAM", `step '${s.id}' (${s.uses}): missing required param '${path}' (${expected})`, s.withLoc ?? s.loc, `add '${path}: …' under 'with:'; ${help}`);
+    } else {
+      const found = issue.path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), s.with);
+      err("E_PARAM", `step '${s.id}' (${s.uses}): param '${path || "with"}': ${expected}, found ${JSON.stringify(found) ?? String(found)}`, (key && s.paramLocs[key]) || s.withLoc || s.usesLoc, help);
+    }
   }
   return undefined;
 }
 
-function topologicalOrder(steps: StepSpec[], depsOf: (id: string) => string[], err: (code: string, message: string, location: SourceLocation, hint?: string) => void): string[] {
+function topologicalOrder(steps: StepSpec[], err: (code: string, message: string, location: SourceLocation, hint?: string) => void): string[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const depsOf = (id: string) => [...new Set(Object.values(byId.get(id)!.in).map((x) => x.step))].filter((d) => byId.has(d));
   const state = new Map<string, 0 | 1 | 2>();
   const order: string[] = [];
   const stack: string[] = [];
   const reported = new Set<string>();
-  const locOf = new Map(steps.map((s) => [s.id, s.loc]));
   const visit = (id: string): void => {
     const st = state.get(id) ?? 0;
     if (st === 2) return;
@@ -169,7 +187,10 @@ function topologicalOrder(steps: StepSpec[], depsOf: (id: string) => string[], e
       const sig = [...new Set(cycle)].sort().join(",");
       if (!reported.has(sig)) {
         reported.add(sig);
-        err("E_CYCLE", `steps form a cycle: ${cycle.join(" → ")}`, locOf.get(id)!, "a step cannot depend on its own output; break the loop by removing one of these inputs");
+        // The input that closes the loop is the one to point at: removing it breaks the cycle.
+        const closing = byId.get(stack[stack.length - 1]!)!;
+        const ref = Object.values(closing.in).find((x) => x.step === id);
+        err("E_CYCLE", `steps form a cycle: ${cycle.join(" → ")}`, ref?.loc ?? byId.get(id)!.loc, "a step cannot depend on its own output; break the loop by removing one of these inputs");
       }
       return;
     }
@@ -186,11 +207,16 @@ function topologicalOrder(steps: StepSpec[], depsOf: (id: string) => string[], e
 
 /** Parses and validates pipeline text; throws one LatentflowAggregateError listing every problem. */
 export function loadPipelineText(text: string, file: string, registry: PluginRegistry, baseDir: string): Plan {
-  const { spec, errors } = parsePipeline(text, file);
-  if (!spec) throw new LatentflowAggregateError(errors, `${file}: ${errors.length} problem${errors.length === 1 ? "" : "s"}`);
-  const { plan, errors: planErrors } = planPipeline(spec, registry, baseDir);
-  if (!plan) throw new LatentflowAggregateError(planErrors, `${file}: ${planErrors.length} problem${planErrors.length === 1 ? "" : "s"}`);
-  return plan;
+  // Steps that parsed are validated even when others did not, so one throw lists every problem.
+  const { spec, errors, broken } = parsePipelinePartial(text, file);
+  const planned = spec ? planSteps(spec, registry, baseDir, broken) : undefined;
+  const all = [...errors, ...(planned?.errors ?? [])];
+  if (all.length || !planned?.plan) {
+    // In file order, as an editor's problem list would show them.
+    const sorted = all.map((e, i) => ({ e, i })).sort((a, b) => (a.e.location?.line ?? 0) - (b.e.location?.line ?? 0) || (a.e.location?.column ?? 0) - (b.e.location?.column ?? 0) || a.i - b.i).map((x) => x.e);
+    throw new LatentflowAggregateError(sorted, `${file}: ${all.length} problem${all.length === 1 ? "" : "s"}`);
+  }
+  return planned.plan;
 }
 
 /** Reads, parses and validates a pipeline file. */
