@@ -4,14 +4,13 @@ import { Command, CommanderError, Option } from "commander";
 import {
   FsArtifactStore,
   FsRunStore,
-  LatentflowAggregateError,
   LatentflowError,
   LocalExecutor,
   loadArtifactValue,
   paramsJsonSchema,
-  parsePipeline,
+  parsePipelinePartial,
+  loadPipelineText,
   pipelineJsonSchema,
-  planPipeline,
   type Executor,
   type Plan,
   type PluginRegistry,
@@ -45,11 +44,11 @@ export async function preparePipeline(file: string, extraPlugins: string[] = [])
   } catch (e) {
     throw new LatentflowError("E_FILE", `cannot read pipeline file ${abs}: ${(e as Error).message}`);
   }
-  const { spec, errors } = parsePipeline(text, abs);
-  if (!spec) throw new LatentflowAggregateError(errors, `${abs}: ${errors.length} problem${errors.length === 1 ? "" : "s"}`);
-  const registry = await loadPlugins([...spec.plugins.map((p) => p.name), ...extraPlugins], abs);
-  const { plan, errors: planErrors } = planPipeline(spec, registry, resolve(abs, ".."));
-  if (!plan) throw new LatentflowAggregateError(planErrors, `${abs}: ${planErrors.length} problem${planErrors.length === 1 ? "" : "s"}`);
+  // Plugins named in the file must be loaded before its steps can be checked; the file is then checked
+  // whole, so one report lists every problem.
+  const { spec } = parsePipelinePartial(text, abs);
+  const registry = await loadPlugins([...(spec?.plugins ?? []).map((p) => p.name), ...extraPlugins], abs);
+  const plan = loadPipelineText(text, abs, registry, resolve(abs, ".."));
   return { plan, registry };
 }
 

@@ -32,7 +32,7 @@ export { createRng, type Rng } from "./rng.js";
 export type { ArtifactFileInfo, ArtifactManifest, ArtifactStore } from "./store/artifact-store.js";
 export { FsArtifactStore, writeFileAtomic } from "./store/fs-store.js";
 export { buildManifest, verifyFile } from "./store/manifest.js";
-export { parseDuration, parsePipeline, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
+export { parseDuration, parsePipeline, parsePipelinePartial, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
 export { loadPipelineFile, loadPipelineText, planPipeline, type Plan, type PlanNode, type ResolvedInput } from "./pipeline/validate.js";
 export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js";
 export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";
