@@ -34,7 +34,9 @@ function idxBytes(typeCode: number, shape: number[], itemSize: number, write: (v
   const v = new DataView(out.buffer);
   out[2] = typeCode;
   out[3] = shape.length;
-  shape.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
+  shape.forEach((d, i) => {
+    v.setUint32(4 + 4 * i, d, false);
+  });
   for (let i = 0; i < n; i++) write(v, header + i * itemSize, i);
   return out;
 }

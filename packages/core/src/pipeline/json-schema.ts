@@ -17,6 +17,7 @@ export function pipelineJsonSchema(registry: PluginRegistry): Record<string, unk
   const perStep = registry.list().flatMap((p) =>
     p.steps.map((s) => ({
       if: { properties: { uses: { const: `${p.name}/${s.name}` } }, required: ["uses"] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, not a thenable
       then: {
         properties: {
           with: paramsJsonSchema(s.params),

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
-import { LatentflowAggregateError, LatentflowError } from "../errors.js";
+import type { z } from "zod";
+import { LatentflowAggregateError, type LatentflowError } from "../errors.js";
 import { PluginRegistry } from "../plugin.js";
 import { corePlugin } from "../steps/plugin.js";
 import { pipelineJsonSchema } from "./json-schema.js";
@@ -225,7 +225,9 @@ function schemaProblems(schema: unknown, path = "#"): string[] {
     if (SUBSCHEMA.includes(k)) out.push(...schemaProblems(v, at));
     else if (SUBSCHEMA_ARRAY.includes(k)) {
       if (!Array.isArray(v) || v.length === 0) out.push(`${at}: expected a non-empty array of schemas`);
-      else v.forEach((s, i) => out.push(...schemaProblems(s, `${at}/${i}`)));
+      else v.forEach((s, i) => {
+        out.push(...schemaProblems(s, `${at}/${i}`));
+      });
     } else if (SUBSCHEMA_MAP.includes(k)) {
       if (!v || typeof v !== "object" || Array.isArray(v)) out.push(`${at}: expected an object of schemas`);
       else for (const [name, s] of Object.entries(v)) out.push(...schemaProblems(s, `${at}/${name}`));
