@@ -6,6 +6,10 @@ export function canonicalJson(value: unknown): string {
 }
 
 function sortKeys(value: unknown): unknown {
+  // Dates and other values with toJSON serialise as JSON.stringify would serialise them.
+  if (value && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    return sortKeys((value as { toJSON(): unknown }).toJSON());
+  }
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
     const out: Record<string, unknown> = {};

@@ -62,6 +62,13 @@ function reversedKeys<T>(value: T): T {
 describe("vectors codec (MNIST rows)", () => {
   const codec = codecFor("vectors");
 
+  it("refuses, at the producing step, a set with NaN or a data length that does not match", () => {
+    const data = vectors.data.slice();
+    data[5 * 784 + 17] = Number.NaN;
+    expect(() => codec.check({ ...vectors, data }, "step 'x' output 'vectors'")).toThrow(expect.objectContaining({ code: "E_NOT_FINITE", message: expect.stringContaining("row 5") }));
+    expect(() => codec.check({ ...vectors, data: vectors.data.subarray(0, 784 * 3) }, "step 'x' output 'vectors'")).toThrow(expect.objectContaining({ code: "E_SHAPE" }));
+  });
+
   it("encodes deterministically and decodes to an equal vector set", () => {
     const a = codec.encode(vectors);
     sameFiles(a, codec.encode(vectors));
@@ -165,6 +172,12 @@ describe("records codec", () => {
     sameFiles(a, codec.encode(structuredClone(rows)));
     sameFiles(a, codec.encode(rows.map(reversedKeys)));
     expect(codec.decode(a)).toEqual(rows);
+  });
+
+  it("sorting keys leaves values with a JSON form of their own (Date) as JSON.stringify writes them", () => {
+    const when = new Date(Date.UTC(2024, 0, 2));
+    const back = codec.decode(codec.encode([{ when, b: 1, a: [2, { d: 1, c: 0 }] }]));
+    expect(back).toEqual([{ a: [2, { c: 0, d: 1 }], b: 1, when: "2024-01-02T00:00:00.000Z" }]);
   });
 
   it("slice then concat equals the unsliced records", () => {

@@ -4,7 +4,7 @@ import type { Tensor } from "./io/tensor.js";
 import { encodeNpy, parseNpy } from "./io/npy.js";
 import { encodeJsonl, parseJsonl } from "./io/jsonl.js";
 import { decodeVectorSetFiles, encodeVectorSetFiles } from "./io/vector-set-fs.js";
-import { concatVectorSets, sliceVectorSet, type RowMeta, type VectorSet } from "./vector-set.js";
+import { assertFinite, concatVectorSets, sliceVectorSet, type RowMeta, type VectorSet } from "./vector-set.js";
 
 /**
  * A trained model as an artifact: a fitted reducer, word vectors, an index. `kind` says which library
@@ -69,6 +69,11 @@ const vectorsCodec: PortCodec<VectorSet> = {
     if (!v || typeof v !== "object" || !(v.data instanceof Float32Array) || !Array.isArray(v.ids) || !v.space) {
       throw typeError(where, "a VectorSet { space, ids, data: Float32Array }", value);
     }
+    // A producing step fails on NaN or a bad shape, rather than caching a set its consumers will refuse.
+    if (v.data.length !== v.ids.length * v.space.dim) {
+      throw new LatentflowError("E_SHAPE", `${where}: expected ${v.ids.length} × ${v.space.dim} = ${v.ids.length * v.space.dim} values, found ${v.data.length}`);
+    }
+    assertFinite(v.data, v.space.dim, v.ids, where);
   },
   encode: encodeVectorSetFiles,
   decode: decodeVectorSetFiles,
@@ -118,11 +123,21 @@ const tensorCodec: PortCodec<Tensor> = {
   },
 };
 
+/** A copy of a record with object keys in sorted order; values JSON.stringify treats specially (toJSON, typed arrays) stay as they are. */
+function sortedRecord(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedRecord);
+  if (!value || typeof value !== "object" || ArrayBuffer.isView(value) || typeof (value as { toJSON?: unknown }).toJSON === "function") return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sortedRecord((value as Record<string, unknown>)[k]);
+  return out;
+}
+
 const recordsCodec: PortCodec<RowMeta[]> = {
   check(value, where): asserts value is RowMeta[] {
     if (!Array.isArray(value)) throw typeError(where, "an array of records", value);
   },
-  encode: (rows) => ({ "records.jsonl": utf8.encode(encodeJsonl(rows)) }),
+  // Keys sorted as for json and vector meta: equal records give equal bytes whatever order their fields were set in.
+  encode: (rows) => ({ "records.jsonl": utf8.encode(encodeJsonl(rows.map(sortedRecord))) }),
   decode: (files) => parseJsonl(fromUtf8.decode(requireFile(files, "records.jsonl", "records"))) as RowMeta[],
   length: (rows) => rows.length,
   slice: (rows, s, e) => rows.slice(s, e),

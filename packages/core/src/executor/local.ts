@@ -86,7 +86,10 @@ export class LocalExecutor implements Executor {
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
         onProgress: (done, total, message) => emit({ type: "step-progress", runId, stepId: node.id, done, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) }),
         onRetry: (attempt, delayMs, error) => emit({ type: "step-retry", runId, stepId: node.id, attempt, delayMs, error: String(error) }),
-        onAttempt: (attempt) => emit({ type: "step-start", runId, stepId: node.id, attempt }),
+        onAttempt: (attempt) => {
+          rec.attempts = Math.max(rec.attempts, attempt);
+          emit({ type: "step-start", runId, stepId: node.id, attempt });
+        },
       })
         .then(async (r) => {
           const manifests: Record<string, ArtifactManifest> = {};
