@@ -1,3 +1,3 @@
 export { cosineDistance, distance, dot, l2sq } from "./distance.js";
 export { knnReference, type KnnResult } from "./knn-reference.js";
-export { exactKnn, type ExactKnnOptions } from "./knn.js";
+export { disposeKnn, exactKnn, type ExactKnnOptions } from "./knn.js";
