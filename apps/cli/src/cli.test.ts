@@ -144,7 +144,7 @@ describe("latentflow CLI", () => {
     const npy = parseNpy(await readFile(join(dir, "out-files", "vectors.npy")));
     expect(npy.shape).toEqual([20, 784]);
     const images = parseIdx(await readFile(join(mnist, "t10k-images-idx3-ubyte")));
-    expect(Array.from(npy.data.subarray(784, 1568))).toEqual(Array.from(images.data.subarray(784, 1568)));
+    expect(Array.from(npy.data.subarray(784, 1568) as Float32Array)).toEqual(Array.from(images.data.subarray(784, 1568) as Uint8Array));
     expect((await readFile(join(dir, "out-files", "rows.jsonl"), "utf8")).split("\n")[0]).toBe('{"id":"0","label":7}');
     expect(await main(["--home", home, "export", runId, "digits", "--to", join(dir, "out-tsv"), "--format", "projector"], capture().io)).toBe(EXIT.ok);
     const tsv = (await readFile(join(dir, "out-tsv", "vectors.tsv"), "utf8")).trimEnd().split("\n");
