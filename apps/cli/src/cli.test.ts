@@ -156,6 +156,34 @@ describe("latentflow CLI", () => {
     expect(bad.err()).toMatch(/has no step 'nope'/);
   });
 
+  it("stops on SIGINT with exit code 130, leaving a consistent cache that the next run resumes from", async () => {
+    const file = join(dir, "sigint.yaml");
+    await writeFile(file, pipeline({ trainLimit: 6000, testLimit: 1000, shard: 100 }));
+    const home = join(dir, "home-sigint");
+    const child = spawn(process.execPath, [bin, "--home", home, "run", file, "--json", "--concurrency", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+    let buffered = "";
+    let sent = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      if (!sent && /"stepId":"classify","done":\d+,"total":1000,"message":"shard 1\//.test(buffered)) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
+    expect(sent).toBe(true);
+    expect(code).toBe(130);
+    const end = buffered.trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>;
+    expect(end.record.status).toBe("cancelled");
+    expect(end.record.steps.score!.status).toBe("cancelled");
+
+    const c = capture();
+    expect(await main(["--home", home, "run", file, "--json"], c.io)).toBe(EXIT.ok);
+    const rec = (c.out().trim().split("\n").map((l) => JSON.parse(l) as RunEvent).find((e) => e.type === "run-end") as Extract<RunEvent, { type: "run-end" }>).record;
+    expect(rec.steps.train!.cache).toBe("hit");
+    expect(rec.steps.classify!.shards!.fromCache).toBeGreaterThanOrEqual(1);
+  });
+
   it("exits 2 with file:line:column for an invalid pipeline, listing every problem", async () => {
     const file = join(dir, "bad.yaml");
     await writeFile(file, "version: 1\nsteps:\n  a: { uses: core/read-idxx }\n  b: { uses: core/accuracy, in: { predictions: nowhere } }\n");
