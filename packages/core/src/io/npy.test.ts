@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { encodeNpy, parseNpy, readNpyFile, writeNpyFile } from "./npy.js";
 import { DTYPES, type DType, type Tensor, type TypedArray } from "./tensor.js";
+import { errorOf } from "../__test__/errors.js";
 
 /** Runs a Python snippet with numpy; fails (never skips) when python3 or numpy is missing. */
 function python(script: string, args: string[] = []): string {
@@ -28,16 +29,6 @@ function codeOf(fn: () => unknown): string | undefined {
     throw e;
   }
   return undefined;
-}
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
 }
 
 /** Values that exercise each dtype's range: negatives, extremes, fractions. */

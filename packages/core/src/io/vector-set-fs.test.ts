@@ -9,6 +9,7 @@ import { defineSpace } from "../space.js";
 import { createVectorSet, type VectorSet } from "../vector-set.js";
 import { encodeNpy } from "./npy.js";
 import { decodeVectorSetFiles, encodeVectorSetFiles, readVectorSet, writeVectorSet } from "./vector-set-fs.js";
+import { errorOf } from "../__test__/errors.js";
 
 /** Runs a Python snippet with numpy; fails (never skips) when python3 or numpy is missing. */
 function python(script: string, args: string[] = []): string {
@@ -21,16 +22,6 @@ function python(script: string, args: string[] = []): string {
     );
   }
   return execFileSync("python3", ["-c", script, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function errorOf(fn: () => unknown): LatentflowError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
 }
 
 const space = defineSpace({
