@@ -1,7 +1,6 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LatentflowError } from "./errors.js";
 import { readIdxFile } from "./io/idx.js";
 import type { Tensor } from "./io/tensor.js";
 import { PORT_TYPES, codecFor, isShardable, type ArtifactFiles, type ModelArtifact } from "./ports.js";

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { LatentflowError } from "./errors.js";
 import { assertSameSpace, defineSpace, spaceMismatch, type Space } from "./space.js";
 import { errorOf } from "./__test__/errors.js";
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { LatentflowError } from "./errors.js";
 import { defineSpace, type Space } from "./space.js";
 import { concatVectorSets, createVectorSet, rowCount, sliceVectorSet, vectorAt, type VectorSetInput } from "./vector-set.js";
 import { errorOf } from "./__test__/errors.js";

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { LatentflowError } from "../errors.js";
 import { parseIdx, readIdxFile } from "./idx.js";
 import { errorOf } from "../__test__/errors.js";
 

@@ -118,7 +118,7 @@ describe("encodeVectorSetFiles/decodeVectorSetFiles", () => {
 
   it("reports missing files, bad rows and bad spaces", () => {
     const files = encodeVectorSetFiles(fixture());
-    const { ["space.json"]: _space, ...noSpace } = files;
+    const { "space.json": _space, ...noSpace } = files;
     const missing = errorOf(() => decodeVectorSetFiles(noSpace));
     expect(missing.code).toBe("E_VECTOR_SET_FORMAT");
     expect(missing.message).toContain("'space.json'");
