@@ -1,3 +1,4 @@
 export { describeArtifactStoreContract, type ArtifactStoreHarness } from "./artifact-store-suite.js";
 export { describeExecutorContract, type ExecutorHarness } from "./executor-suite.js";
+export { describeIndexerContract, type IndexUnderTest, type IndexerHarness } from "./indexer-suite.js";
 export { contractPlugin } from "./test-plugin.js";
