@@ -11,13 +11,16 @@ import {
   parsePipelinePartial,
   loadPipelineText,
   pipelineJsonSchema,
+  type ArtifactStore,
   type Executor,
   type Plan,
+  type RunStore,
   type PluginRegistry,
   type RunRecord,
   type VectorSet,
 } from "@latentflow/core";
 import { writeProjector } from "@latentflow/core/io";
+import { fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
 import { loadPlugins } from "./plugins.js";
 import { createReporter, type OutputMode } from "./progress.js";
 
@@ -58,7 +61,7 @@ function outputMode(opts: { json?: boolean }): OutputMode {
   return process.stderr.isTTY && !process.env.CI ? "tty" : "plain";
 }
 
-async function summarize(store: FsArtifactStore, record: RunRecord, plan: Plan, io: Io): Promise<void> {
+async function summarize(store: ArtifactStore, record: RunRecord, plan: Plan, io: Io): Promise<void> {
   const consumed = new Set(plan.nodes.flatMap((n) => n.deps));
   io.stdout(`run ${record.id}: ${record.status} in ${((record.durationMs ?? 0) / 1000).toFixed(2)} s\n`);
   for (const [id, s] of Object.entries(record.steps)) {
@@ -108,51 +111,167 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  program
-    .command("run")
-    .description("run a pipeline (recomputes only what is not cached)")
-    .argument("<pipeline>", "pipeline YAML file")
-    .addOption(new Option("--executor <name>", "where steps run").choices(["local", "queue"]).default("local"))
-    .option("--concurrency <n>", "most steps or shards in flight", (v) => Number.parseInt(v, 10))
-    .option("--force", "recompute selected steps even if cached")
-    .option("--only <steps...>", "run only these steps and what they need")
-    .option("--plugins <names...>", "extra plugin packages to load")
-    .option("--json", "NDJSON events on stdout, final record last")
-    .action(async (file: string, opts: { executor: string; concurrency?: number; force?: boolean; only?: string[]; plugins?: string[]; json?: boolean }) => {
-      const { plan } = await preparePipeline(file, opts.plugins);
-      if (opts.executor !== "local") {
-        throw new LatentflowError("E_EXECUTOR", `executor '${opts.executor}' is not installed in this build`, { hint: "the queue executor comes with @latentflow/queue; use --executor local" });
-      }
-      const executor: Executor = new LocalExecutor();
-      const h = home(program.opts());
-      const controller = new AbortController();
-      const onSigint = () => {
-        io.stderr("\ncancelling: letting running steps stop; finished work stays cached\n");
-        controller.abort();
-      };
-      process.once("SIGINT", onSigint);
-      process.once("SIGTERM", onSigint);
-      const mode = outputMode(opts);
-      const reporter = createReporter(mode, io.stdout);
-      let record: RunRecord;
+  /** Runs a plan with signals wired to cancellation, progress shown, and the summary printed. */
+  const execute = async (plan: Plan, executor: Executor, store: ArtifactStore, runs: RunStore, opts: { concurrency?: number; force?: boolean; only?: string[]; json?: boolean; runId?: string }) => {
+    const controller = new AbortController();
+    const onSigint = () => {
+      io.stderr("\ncancelling: letting running steps stop; finished work stays cached\n");
+      controller.abort();
+    };
+    process.once("SIGINT", onSigint);
+    process.once("SIGTERM", onSigint);
+    const mode = outputMode(opts);
+    const reporter = createReporter(mode, io.stdout);
+    let record: RunRecord;
+    try {
+      record = await executor.run(plan, {
+        store,
+        runStore: runs,
+        ...(opts.runId ? { runId: opts.runId } : {}),
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        force: opts.force ?? false,
+        ...(opts.only ? { only: opts.only } : {}),
+        signal: controller.signal,
+        onEvent: reporter.onEvent,
+      });
+    } finally {
+      reporter.stop();
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigint);
+    }
+    if (mode !== "json") await summarize(store, record, plan, io);
+    code = record.status === "succeeded" ? EXIT.ok : record.status === "cancelled" ? EXIT.cancelled : EXIT.failed;
+  };
+
+  fleetOptions(
+    program
+      .command("run")
+      .description("run a pipeline (recomputes only what is not cached)")
+      .argument("<pipeline>", "pipeline YAML file")
+      .addOption(new Option("--executor <name>", "where steps run: in this process, or on a worker fleet through Redis").choices(["local", "queue"]).default("local"))
+      .option("--concurrency <n>", "most steps or shards in flight", (v) => Number.parseInt(v, 10))
+      .option("--force", "recompute selected steps even if cached")
+      .option("--only <steps...>", "run only these steps and what they need")
+      .option("--plugins <names...>", "extra plugin packages to load")
+      .option("--store <where>", "queue executor: 'redis' (default) or a directory every worker mounts")
+      .option("--json", "NDJSON events on stdout, final record last"),
+    false,
+  ).action(async (file: string, opts: FleetOptions & { executor: string; concurrency?: number; force?: boolean; only?: string[]; plugins?: string[]; json?: boolean }) => {
+    const { plan } = await preparePipeline(file, opts.plugins);
+    if (opts.executor === "queue") {
+      const q = await queueModule();
+      const executor = new q.QueueExecutor({ redis: requireRedis(opts, "--executor queue"), prefix: opts.prefix!, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
+      const store = await fleetStore(q, opts);
       try {
-        record = await executor.run(plan, {
-          store: h.store,
-          runStore: h.runs,
-          ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-          force: opts.force ?? false,
-          ...(opts.only ? { only: opts.only } : {}),
-          signal: controller.signal,
-          onEvent: reporter.onEvent,
-        });
+        await execute(plan, executor, store, executor.runs, opts);
       } finally {
-        reporter.stop();
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigint);
+        await store.close?.();
+        await executor.close();
       }
-      if (mode !== "json") await summarize(h.store, record, plan, io);
-      code = record.status === "succeeded" ? EXIT.ok : record.status === "cancelled" ? EXIT.cancelled : EXIT.failed;
+      return;
+    }
+    const h = home(program.opts());
+    await execute(plan, new LocalExecutor(), h.store, h.runs, opts);
+  });
+
+  fleetOptions(
+    program
+      .command("resume")
+      .description("carry on a fleet run (after its coordinator died, or a cancel): finished steps come from their jobs or the cache")
+      .argument("<run-id>")
+      .option("--plugins <names...>", "extra plugin packages to load")
+      .option("--json", "NDJSON events on stdout, final record last"),
+  ).action(async (runId: string, opts: FleetOptions & { plugins?: string[]; json?: boolean }) => {
+    const q = await queueModule();
+    const redis = requireRedis(opts, "resume");
+    const runs = new q.RedisRunStore(redis, opts.prefix);
+    const meta = await runs.loadMeta(runId).finally(() => runs.close());
+    if (!meta) throw new LatentflowError("E_NOT_FOUND", `no fleet run '${runId}' in ${q.describeRedis(redis)} (prefix ${opts.prefix})`, { hint: "'latentflow runs --redis <url>' lists runs" });
+    const plugins = [...new Set([...(meta.plugins ?? []), ...(opts.plugins ?? [])])];
+    const { plan } = await preparePipeline(meta.file, plugins);
+    const executor = new q.QueueExecutor({ redis, prefix: opts.prefix!, plugins });
+    const store = storeFromRef(q, meta.store, redis);
+    try {
+      await execute(plan, executor, store, executor.runs, { ...opts, runId, ...(meta.only ? { only: meta.only } : {}) });
+    } finally {
+      await store.close?.();
+      await executor.close();
+    }
+  });
+
+  fleetOptions(
+    program
+      .command("worker")
+      .description("take step jobs from Redis and run them (one process of a worker fleet)")
+      .option("--plugins <names...>", "plugin packages this worker runs (core is always in); comma or space separated", [])
+      .option("--queues <names...>", "queues to take jobs from (default: default)")
+      .option("--concurrency <n>", "jobs at once per queue", (v) => Number.parseInt(v, 10), 1)
+      .option("--lock-duration <ms>", "a job whose worker stops renewing its lock this long goes to another worker", (v) => Number.parseInt(v, 10))
+      .option("--stalled-interval <ms>", "how often to look for stalled jobs", (v) => Number.parseInt(v, 10))
+      .option("--verbose", "log every job"),
+  ).action(async (opts: FleetOptions & { plugins: string[]; queues?: string[]; concurrency: number; lockDuration?: number; stalledInterval?: number; verbose?: boolean }) => {
+    const q = await queueModule();
+    const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
+    const registry = await loadPlugins(list(opts.plugins), resolve("package.json"));
+    const worker = await q.startWorker({
+      redis: requireRedis(opts, "worker"),
+      prefix: opts.prefix!,
+      plugins: registry.list(),
+      ...(opts.queues ? { queues: list(opts.queues) } : {}),
+      concurrency: opts.concurrency,
+      ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
+      ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
+      log: stderrLogger(opts.verbose ?? false, io.stderr),
     });
+    io.stdout(`ready ${q.describeRedis(opts.redis!)} queues=${worker.queues.join(",")} plugins=${worker.plugins.join(",")}\n`);
+    await new Promise<void>((done) => {
+      let closing = false;
+      const stop = () => {
+        // SIGTERM: finish running jobs; a second signal hands them back to the queue instead.
+        const force = closing;
+        closing = true;
+        io.stderr(force ? "handing back running jobs\n" : "finishing running jobs (signal again to hand them back)\n");
+        void worker.close(force).then(done);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    });
+  });
+
+  fleetOptions(
+    program
+      .command("status")
+      .description("show a fleet run: its record and the state of each step's job")
+      .argument("<run-id>")
+      .option("--json", "as JSON"),
+  ).action(async (runId: string, opts: FleetOptions & { json?: boolean }) => {
+    const q = await queueModule();
+    const redis = requireRedis(opts, "status");
+    const runs = new q.RedisRunStore(redis, opts.prefix);
+    try {
+      const { record, jobs } = await q.runStatus(runs, redis, runId);
+      io.stdout(opts.json ? `${JSON.stringify({ record, jobs }, null, 2)}\n` : formatStatus(record, jobs));
+    } finally {
+      await runs.close();
+    }
+  });
+
+  fleetOptions(
+    program
+      .command("cancel")
+      .description("cancel a fleet run from anywhere: running jobs abort, waiting ones are removed; resume carries it on later")
+      .argument("<run-id>"),
+  ).action(async (runId: string, opts: FleetOptions) => {
+    const q = await queueModule();
+    const redis = requireRedis(opts, "cancel");
+    const runs = new q.RedisRunStore(redis, opts.prefix);
+    try {
+      const record = await q.cancelRun(runs, redis, runId);
+      io.stdout(`run ${runId}: ${record.status}\n`);
+    } finally {
+      await runs.close();
+    }
+  });
 
   program
     .command("validate")
@@ -265,16 +384,26 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.stdout(`${written.join("\n")}\n`);
     });
 
-  program
-    .command("runs")
-    .description("list runs, newest last")
-    .option("--json", "as JSON")
-    .action(async (opts: { json?: boolean }) => {
-      const h = home(program.opts());
-      const runs = await h.runs.list();
-      if (opts.json) return io.stdout(`${JSON.stringify(runs.map(({ steps, ...r }) => ({ ...r, steps: Object.keys(steps).length })), null, 2)}\n`);
-      for (const r of runs) io.stdout(`${r.id}  ${r.status.padEnd(10)} ${r.pipeline}  ${r.startedAt}  ${((r.durationMs ?? 0) / 1000).toFixed(1)} s\n`);
-    });
+  fleetOptions(
+    program
+      .command("runs")
+      .description("list runs, newest last (of the fleet when --redis is given)")
+      .option("--json", "as JSON"),
+    false,
+  ).action(async (opts: FleetOptions & { json?: boolean }) => {
+    let runs: RunRecord[];
+    if (opts.redis) {
+      const q = await queueModule();
+      const store = new q.RedisRunStore(opts.redis, opts.prefix);
+      try {
+        runs = await store.list();
+      } finally {
+        await store.close();
+      }
+    } else runs = await home(program.opts()).runs.list();
+    if (opts.json) return io.stdout(`${JSON.stringify(runs.map(({ steps, ...r }) => ({ ...r, steps: Object.keys(steps).length })), null, 2)}\n`);
+    for (const r of runs) io.stdout(`${r.id}  ${r.status.padEnd(10)} ${r.pipeline}  ${r.startedAt}  ${((r.durationMs ?? 0) / 1000).toFixed(1)} s\n`);
+  });
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -2,7 +2,8 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { LatentflowError, PluginRegistry, corePlugin, definePlugin, type Plugin } from "@latentflow/core";
 
-const PACKAGE = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
+// A package name, optionally with a subpath export (`@scope/pkg/plugin`); never a file path.
+const PACKAGE = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 
 /**
  * Loads plugin packages by npm name, resolved from `fromFile` (the pipeline file) first and then from

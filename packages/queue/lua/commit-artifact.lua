@@ -1,0 +1,25 @@
+--[[
+  Publishes an artifact whose chunks are already written: first writer wins.
+
+  KEYS[1] manifest key      KEYS[2] index set of artifact keys
+  ARGV[1] manifest JSON     ARGV[2] artifact key   ARGV[3] retention TTL in seconds (0 = keep)
+  ARGV[4] extra seconds chunks outlive their manifest   ARGV[5..] this writer's chunk keys
+
+  Returns the stored manifest JSON: ours if we won, the existing one if another writer did. Chunks are
+  written with a short TTL so a crashed writer's leave nothing behind; the winner's chunks get the
+  retention TTL (or none) here, atomically with the manifest, so a visible manifest always has its chunks.
+]]
+local existing = redis.call("GET", KEYS[1])
+if existing then
+  return existing
+end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call("SET", KEYS[1], ARGV[1], "EX", ttl)
+  for i = 5, #ARGV do redis.call("EXPIRE", ARGV[i], ttl + tonumber(ARGV[4])) end
+else
+  redis.call("SET", KEYS[1], ARGV[1])
+  for i = 5, #ARGV do redis.call("PERSIST", ARGV[i]) end
+end
+redis.call("SADD", KEYS[2], ARGV[2])
+return ARGV[1]

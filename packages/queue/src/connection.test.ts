@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { describeRedis, redisOptions } from "./connection.js";
+import { decodeFailure, encodeFailure } from "./executor/job.js";
+
+describe("Redis connection options", () => {
+  it("reads user, password, db and TLS from a URL, and keeps BullMQ's required setting", () => {
+    const o = redisOptions("rediss://worker:p%40ss@redis.example:6380/2");
+    expect(o).toMatchObject({ host: "redis.example", port: 6380, db: 2, username: "worker", password: "p@ss", tls: { servername: "redis.example" }, maxRetriesPerRequest: null });
+    expect(redisOptions("redis://localhost").tls).toBeUndefined();
+    expect(describeRedis("rediss://:secret@redis.example:6380/2")).toBe("rediss://redis.example:6380/2");
+  });
+
+  it("refuses what is not a Redis URL, with a code", () => {
+    expect(() => redisOptions("http://x")).toThrow(expect.objectContaining({ code: "E_REDIS_URL" }));
+    expect(() => redisOptions("not a url")).toThrow(expect.objectContaining({ code: "E_REDIS_URL" }));
+  });
+});
+
+describe("job failures", () => {
+  it("round-trip code, message and hint through BullMQ's failedReason", () => {
+    expect(decodeFailure(encodeFailure("E_ITEM_REJECTED", "item 3 failed:\nv=3", "set 'onError: skip'"))).toEqual({ code: "E_ITEM_REJECTED", message: "item 3 failed:\nv=3", hint: "set 'onError: skip'" });
+    expect(decodeFailure("boom")).toEqual({ code: "E_STEP_FAILED", message: "boom" });
+  });
+});

@@ -1,0 +1,73 @@
+import type { OnError, PlanNode, StepResult } from "@latentflow/core";
+
+/** Where a job's artifacts live, by reference: workers open the store themselves. */
+export type StoreRef = { kind: "redis"; prefix: string; ttlSeconds?: number } | { kind: "fs"; root: string };
+
+/** A step job's payload: references and params only, never code. */
+export interface StepJobData {
+  v: 1;
+  runId: string;
+  stepId: string;
+  uses: string;
+  plugin: { name: string; version: string };
+  /** Params after the coordinator's schema applied defaults. */
+  params: unknown;
+  /** Input port → artifact key of the output feeding it. */
+  inputs: Record<string, string>;
+  shard?: { size: number };
+  onError: OnError;
+  retries: number;
+  timeoutMs?: number;
+  seed: string;
+  baseDir: string;
+  force: boolean;
+  store: StoreRef;
+}
+
+/** A step job's result: the step runner's result, with attempts counted over BullMQ's attempts. */
+export type StepJobResult = StepResult;
+
+/** Progress messages a worker sends through `job.updateProgress`. */
+export type StepJobProgress = { kind: "start"; attempt: number } | { kind: "progress"; done: number; total?: number; message?: string };
+
+/** The queue a step runs on: its declared resources, else "default". */
+export function queueOf(node: PlanNode): string {
+  return node.step.resources?.queue ?? "default";
+}
+
+/** Deterministic job id: a coordinator that restarts (or a second one) never enqueues a step twice. */
+export function jobIdFor(runId: string, stepId: string): string {
+  return `${runId}.${stepId}`;
+}
+
+/** Builds the payload of a step's job. */
+export function jobData(node: PlanNode, ctx: { runId: string; seed: string; baseDir: string; force: boolean; store: StoreRef; inputs: Record<string, string> }): StepJobData {
+  return {
+    v: 1,
+    runId: ctx.runId,
+    stepId: node.id,
+    uses: node.uses,
+    plugin: node.plugin,
+    params: node.params ?? {},
+    inputs: ctx.inputs,
+    ...(node.spec.shard ? { shard: { size: node.spec.shard.size } } : {}),
+    onError: node.spec.onError,
+    retries: node.spec.retries,
+    ...(node.spec.timeoutMs !== undefined ? { timeoutMs: node.spec.timeoutMs } : {}),
+    seed: ctx.seed,
+    baseDir: ctx.baseDir,
+    force: ctx.force,
+    store: ctx.store,
+  };
+}
+
+/** A worker's failure, as BullMQ's failedReason: readable in dashboards, parsed back by the coordinator. */
+export function encodeFailure(code: string, message: string, hint?: string): string {
+  return `${code} ${message}${hint ? `\n  hint: ${hint}` : ""}`;
+}
+
+export function decodeFailure(reason: string | undefined): { code: string; message: string; hint?: string } {
+  const m = /^(E_[A-Z0-9_]+) ([\s\S]*?)(?:\n {2}hint: ([\s\S]*))?$/.exec(reason ?? "");
+  if (!m) return { code: "E_STEP_FAILED", message: reason || "the job failed without a reason" };
+  return { code: m[1]!, message: m[2]!, ...(m[3] ? { hint: m[3] } : {}) };
+}

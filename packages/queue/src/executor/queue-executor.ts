@@ -1,0 +1,313 @@
+import { Job, Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  FsArtifactStore,
+  LatentflowError,
+  initialRecord,
+  newRunId,
+  selectSteps,
+  silentLogger,
+  type ArtifactManifest,
+  type ArtifactStore,
+  type Executor,
+  type Plan,
+  type PlanNode,
+  type RunOptions,
+  type RunRecord,
+} from "@latentflow/core";
+import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
+import { RedisRunStore } from "../runs/redis-run-store.js";
+import { RedisArtifactStore } from "../store/redis-store.js";
+import { decodeFailure, encodeFailure, jobData, jobIdFor, queueOf, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./job.js";
+
+export interface QueueExecutorOptions {
+  redis: RedisTarget;
+  /** Key prefix of the deployment; workers must use the same. Default "lf". */
+  prefix?: string;
+  /**
+   * How often the coordinator re-reads the state of jobs in flight, besides listening to QueueEvents
+   * (a safety net for events missed while Redis restarts). Default 1000 ms.
+   */
+  pollMs?: number;
+  /** Finished jobs are kept this long (for `status` and `resume`). Default 7 days. */
+  keepJobsSeconds?: number;
+  /** Extra plugin packages the plan was loaded with, kept with the run so `resume` loads them again. */
+  plugins?: string[];
+}
+
+type Outcome = { ok: true; value: StepJobResult } | { ok: false; reason: string };
+
+/** The store reference workers receive: they open the same store themselves. */
+export function storeRef(store: ArtifactStore): StoreRef {
+  if (store instanceof RedisArtifactStore) return { kind: "redis", prefix: store.prefix, ...(store.ttlSeconds ? { ttlSeconds: store.ttlSeconds } : {}) };
+  if (store instanceof FsArtifactStore) return { kind: "fs", root: store.location };
+  throw new LatentflowError("E_EXECUTOR", `the queue executor needs a store its workers can open; '${store.kind}' is not one`, {
+    hint: "use RedisArtifactStore (the default with --executor queue) or an FsArtifactStore on a path every worker mounts",
+  });
+}
+
+/**
+ * Runs a plan on a fleet: each ready step becomes a BullMQ job (deterministic id `<run>.<step>`) on the
+ * queue its resources name, run by `latentflow worker` processes through the same step runner as the
+ * local executor — same cache keys, same artifacts. Retries are BullMQ attempts with exponential
+ * backoff; progress arrives through QueueEvents. The run record lives in Redis, so any process can
+ * show it, and running the same run id again (`resume`) picks up jobs where they are.
+ */
+export class QueueExecutor implements Executor {
+  readonly name = "queue";
+  readonly prefix: string;
+  readonly runs: RedisRunStore;
+  private readonly redis: RedisTarget;
+  private readonly client: Redis;
+  private readonly pollMs: number;
+  private readonly keep: number;
+  private readonly plugins: string[];
+
+  constructor(options: QueueExecutorOptions) {
+    this.redis = options.redis;
+    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.client = connect(options.redis);
+    this.client.on("error", () => {}); // reconnects on its own; commands wait meanwhile
+    this.runs = new RedisRunStore(this.client, this.prefix);
+    this.pollMs = options.pollMs ?? 1000;
+    this.keep = options.keepJobsSeconds ?? 7 * 24 * 3600;
+    this.plugins = options.plugins ?? [];
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  async run(plan: Plan, options: RunOptions): Promise<RunRecord> {
+    const runId = options.runId ?? newRunId();
+    const selected = selectSteps(plan, options.only);
+    const records = options.runStore ?? this.runs;
+    const log = options.log ?? silentLogger;
+    const emit = options.onEvent ?? (() => {});
+    const ref = storeRef(options.store);
+    const previous = await records.load(runId);
+    const record = initialRecord(plan, runId, this.name, selected);
+    if (previous) record.startedAt = previous.startedAt;
+    const started = Date.now();
+    let saving = Promise.resolve();
+    const save = () => {
+      const snapshot = JSON.parse(JSON.stringify(record)) as RunRecord;
+      saving = saving.then(() => records.save(snapshot)).catch((e) => log.error(`could not save run record: ${e}`));
+      return saving;
+    };
+
+    const nodes = plan.nodes.filter((n) => selected.has(n.id));
+    // Running a run id again is a request to carry it on, even after a cancel.
+    await this.runs.clearCancel(runId);
+    await this.runs.saveMeta(runId, { file: plan.spec.file, store: ref, ...(options.only ? { only: options.only } : {}), ...(this.plugins.length ? { plugins: this.plugins } : {}), queues: Object.fromEntries(nodes.map((n) => [n.id, queueOf(n)])) });
+    await save();
+    emit({ type: "run-start", runId, steps: [...selected] });
+
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const onAbort = () => controller.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) controller.abort();
+    // `latentflow cancel <run>` from another process reaches this coordinator too.
+    const sub = this.client.duplicate();
+    sub.on("error", () => {});
+    sub.on("message", (_c: string, id: string) => id === runId && controller.abort());
+    await sub.subscribe(this.runs.cancelChannel);
+
+    const connection = redisOptions(this.redis);
+    const queues = new Map<string, Queue>();
+    const events = new Map<string, QueueEvents>();
+    const stepOfJob = new Map<string, string>();
+    const wake = new Map<string, () => void>();
+    let eventChain = Promise.resolve();
+    for (const name of new Set(nodes.map(queueOf))) {
+      const q = new Queue<StepJobData, StepJobResult>(name, { connection, prefix: this.prefix });
+      q.on("error", () => {});
+      const qe = new QueueEvents(name, { connection, prefix: this.prefix });
+      qe.on("error", () => {});
+      qe.on("progress", ({ jobId, data }) => {
+        const stepId = stepOfJob.get(jobId);
+        const p = data as StepJobProgress;
+        if (!stepId || typeof p !== "object") return;
+        if (p.kind === "start") {
+          const rec = record.steps[stepId]!;
+          rec.attempts = Math.max(rec.attempts, p.attempt);
+          emit({ type: "step-start", runId, stepId, attempt: p.attempt });
+        } else emit({ type: "step-progress", runId, stepId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) });
+      });
+      // A failed attempt with attempts left goes to BullMQ's delayed set (the backoff): that is a retry.
+      qe.on("delayed", ({ jobId, delay }) => {
+        const stepId = stepOfJob.get(jobId);
+        if (!stepId) return;
+        eventChain = eventChain.then(async () => {
+          const job = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
+          const at = Number(delay);
+          emit({ type: "step-retry", runId, stepId, attempt: job?.attemptsMade ?? 1, delayMs: Math.max(0, at > 1e12 ? at - Date.now() : at), error: decodeFailure(job?.failedReason).message });
+        }).catch(() => {});
+      });
+      qe.on("completed", ({ jobId }) => wake.get(jobId)?.());
+      qe.on("failed", ({ jobId }) => wake.get(jobId)?.());
+      queues.set(name, q);
+      events.set(name, qe);
+    }
+    await Promise.all([...events.values()].map((e) => e.waitUntilReady()));
+
+    const add = async (node: PlanNode, data: StepJobData): Promise<void> => {
+      const q = queues.get(queueOf(node))!;
+      const jobId = jobIdFor(runId, node.id);
+      const existing = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
+      if (existing) {
+        // Resuming: a failed (or cancelled) job is run again; any other job is left where it is.
+        if ((await existing.getState()) === "failed") await existing.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return;
+      }
+      await q.add(node.uses, data, {
+        jobId,
+        attempts: node.spec.retries + 1,
+        backoff: { type: "exponential", delay: 200 },
+        removeOnComplete: { age: this.keep },
+        removeOnFail: { age: this.keep },
+      });
+    };
+
+    const settle = (node: PlanNode, data: StepJobData): Promise<Outcome> => {
+      const q = queues.get(queueOf(node))!;
+      const jobId = jobIdFor(runId, node.id);
+      return new Promise<Outcome>((resolve) => {
+        let checking = false;
+        let done = false;
+        const finish = (o: Outcome) => {
+          done = true;
+          clearInterval(timer);
+          wake.delete(jobId);
+          resolve(o);
+        };
+        const check = async () => {
+          if (checking || done) return;
+          checking = true;
+          try {
+            // State first, then the job: a job read before its state could be a stale copy without its result.
+            const state = await q.getJobState(jobId);
+            if (state === "unknown") {
+              // Gone (removed on cancel, or lost with a Redis that kept no data): add it again, or stop.
+              if (signal.aborted) finish({ ok: false, reason: encodeFailure("E_CANCELLED", "the run was cancelled") });
+              else await add(node, data);
+              return;
+            }
+            if (state === "completed" || state === "failed") {
+              const job = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
+              if (!job) return;
+              if (state === "completed") finish({ ok: true, value: job.returnvalue });
+              else finish({ ok: false, reason: job.failedReason });
+            } else if (signal.aborted && (state === "waiting" || state === "delayed" || state === "prioritized")) {
+              await q.remove(jobId).catch(() => {});
+            }
+          } catch (e) {
+            log.debug(`checking job ${jobId}: ${(e as Error).message}`);
+          } finally {
+            checking = false;
+          }
+        };
+        wake.set(jobId, () => void check());
+        const timer = setInterval(() => void check(), this.pollMs);
+        void check();
+      });
+    };
+
+    const outputsOf = new Map<string, Record<string, ArtifactManifest>>();
+    const pending = new Map<string, PlanNode>(nodes.map((n) => [n.id, n]));
+    const running = new Map<string, Promise<void>>();
+    const failed = new Set<string>();
+    const limit = options.concurrency ?? Number.POSITIVE_INFINITY;
+
+    const start = async (node: PlanNode) => {
+      pending.delete(node.id);
+      const rec = record.steps[node.id]!;
+      rec.status = "running";
+      rec.startedAt = new Date().toISOString();
+      const t0 = Date.now();
+      void save();
+      const inputs: Record<string, string> = {};
+      for (const [port, r] of Object.entries(node.inputs)) inputs[port] = outputsOf.get(r.step)![r.port]!.key;
+      const data = jobData(node, { runId, seed: plan.spec.seed, baseDir: plan.baseDir, force: options.force ?? false, store: ref, inputs });
+      stepOfJob.set(jobIdFor(runId, node.id), node.id);
+      const p = add(node, data)
+        .then(() => settle(node, data))
+        .then(async (o) => {
+          await eventChain;
+          if (!o.ok) {
+            rec.error = decodeFailure(o.reason);
+            rec.status = signal.aborted || rec.error.code === "E_CANCELLED" ? "cancelled" : "failed";
+            failed.add(node.id);
+            if (rec.status === "failed") log.error(`step ${node.id} failed: ${rec.error.message}`);
+            return;
+          }
+          const r = o.value;
+          const manifests: Record<string, ArtifactManifest> = {};
+          for (const [port, out] of Object.entries(r.outputs)) manifests[port] = (await options.store.stat(out.key))!;
+          outputsOf.set(node.id, manifests);
+          Object.assign(rec, { status: "succeeded", cache: r.cache, key: r.key, attempts: r.attempts, outputs: r.outputs, skipped: r.skipped, ...(r.shards ? { shards: r.shards } : {}) });
+        })
+        .catch((e: unknown) => {
+          rec.status = signal.aborted ? "cancelled" : "failed";
+          rec.error = e instanceof LatentflowError ? { code: e.code, message: e.message } : { code: "E_QUEUE", message: String(e) };
+          failed.add(node.id);
+        })
+        .finally(() => {
+          rec.finishedAt = new Date().toISOString();
+          rec.durationMs = Date.now() - t0;
+          running.delete(node.id);
+          void save();
+          emit({ type: "step-end", runId, stepId: node.id, record: JSON.parse(JSON.stringify(rec)) });
+        });
+      running.set(node.id, p);
+    };
+
+    let cancelSent = false;
+    try {
+      while (pending.size || running.size) {
+        if (!signal.aborted) {
+          for (const node of [...pending.values()]) {
+            if (running.size >= limit) break;
+            if (node.deps.some((d) => failed.has(d) || record.steps[d]!.status === "not-run")) {
+              pending.delete(node.id);
+              record.steps[node.id]!.status = "not-run";
+              failed.add(node.id);
+              continue;
+            }
+            if (node.deps.every((d) => outputsOf.has(d))) void start(node);
+          }
+        } else {
+          for (const node of pending.values()) record.steps[node.id]!.status = "cancelled";
+          pending.clear();
+          if (!cancelSent) {
+            cancelSent = true;
+            // Workers abort running jobs of the run; the coordinator removes those still waiting.
+            await this.runs.requestCancel(runId);
+            for (const w of wake.values()) w();
+          }
+        }
+        if (!running.size) {
+          if (pending.size) throw new LatentflowError("E_INTERNAL", `scheduler stalled with ${[...pending.keys()].join(", ")} pending`);
+          break;
+        }
+        const aborted = new Promise<void>((res) => (signal.aborted ? undefined : signal.addEventListener("abort", () => res(), { once: true })));
+        await Promise.race([...running.values(), aborted]);
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      sub.disconnect();
+      await Promise.all([...events.values()].map((e) => e.close().catch(() => {})));
+      await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
+    }
+
+    record.status = signal.aborted ? "cancelled" : failed.size ? "failed" : "succeeded";
+    const firstFailed = Object.entries(record.steps).find(([, s]) => s.status === "failed");
+    if (firstFailed) record.error = { code: firstFailed[1].error!.code, message: `step '${firstFailed[0]}' failed: ${firstFailed[1].error!.message}` };
+    record.finishedAt = new Date().toISOString();
+    record.durationMs = Date.now() - started;
+    await save();
+    emit({ type: "run-end", runId, record });
+    return record;
+  }
+}

@@ -1,0 +1,167 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, loadPipelineText, type RunEvent, type RunRecord } from "@latentflow/core";
+import { contractPlugin } from "@latentflow/contract-tests";
+import { redisOptions } from "./connection.js";
+import { jobData, type StepJobResult } from "./executor/job.js";
+import { QueueExecutor } from "./executor/queue-executor.js";
+import { RedisArtifactStore } from "./store/redis-store.js";
+import { dropPrefix, killAll, REDIS_URL, spawnWorker, TestRedisServer, uniquePrefix, type SpawnedWorker } from "./test-support.js";
+
+const registry = new PluginRegistry([corePlugin, contractPlugin]);
+
+const pipeline = (slowMs = 0) => `
+version: 1
+steps:
+  nums: { uses: contract/numbers, with: { n: 60 } }
+  sq: { uses: contract/square, in: { records: nums }, with: { factor: 2, jitterMs: 5 }, shard: { size: 8 } }
+  total: { uses: contract/sum, in: { records: sq } }
+  fit: { uses: contract/fit-mean, in: { records: sq } }
+  centered: { uses: contract/center, in: { records: nums, model: fit } }
+  wait: { uses: contract/slow, with: { ms: ${slowMs}, tag: t } }
+`;
+
+function hashes(rec: RunRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [id, s] of Object.entries(rec.steps)) for (const [port, o] of Object.entries(s.outputs)) out[`${id}.${port}`] = o.hash;
+  return out;
+}
+
+describe("the fleet against real Redis and worker processes", () => {
+  let dir: string;
+  let prefix: string;
+  let workers: SpawnedWorker[];
+  let closers: (() => Promise<unknown>)[];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "lf-fleet-"));
+    prefix = uniquePrefix("fleet");
+    workers = [];
+    closers = [];
+  });
+  afterEach(async () => {
+    await killAll(workers);
+    for (const c of closers.reverse()) await c();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const plan = (yaml: string) => loadPipelineText(yaml, join(dir, "pipeline.yaml"), registry, dir);
+  const setup = (url = REDIS_URL) => {
+    const executor = new QueueExecutor({ redis: url, prefix, pollMs: 300 });
+    const store = new RedisArtifactStore({ redis: url, prefix });
+    closers.push(() => executor.close(), () => store.close(), () => dropPrefix(url, prefix));
+    return { executor, store };
+  };
+
+  it("gives artifacts hash-equal to the local executor's with two worker processes", async () => {
+    workers.push(await spawnWorker({ redis: REDIS_URL, prefix }), await spawnWorker({ redis: REDIS_URL, prefix }));
+    const { executor, store } = setup();
+    const fleet = await executor.run(plan(pipeline()), { store });
+    const local = await new LocalExecutor().run(plan(pipeline()), { store: new FsArtifactStore(join(dir, "local")) });
+    expect(fleet.status).toBe("succeeded");
+    expect(local.status).toBe("succeeded");
+    expect(hashes(fleet)).toEqual(hashes(local));
+    expect(Object.keys(hashes(fleet))).toHaveLength(6);
+    // Same cache keys too: the records name the same artifacts.
+    for (const id of Object.keys(local.steps)) expect(fleet.steps[id]!.key).toBe(local.steps[id]!.key);
+    expect((await executor.runs.load(fleet.id))?.status).toBe("succeeded");
+  });
+
+  it("completes with the same artifacts when a worker is SIGKILLed in the middle of a step", async () => {
+    const opts = { redis: REDIS_URL, prefix, concurrency: 1, lockDuration: 1000, stalledInterval: 500 };
+    const first = await spawnWorker(opts);
+    workers.push(first);
+    const { executor, store } = setup();
+    const events: RunEvent[] = [];
+    let replaced = false;
+    const running = executor.run(plan(pipeline(1500)), {
+      store,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === "step-start" && e.stepId === "wait" && !replaced) {
+          replaced = true;
+          first.child.kill("SIGKILL");
+          void spawnWorker(opts).then((w) => workers.push(w));
+        }
+      },
+    });
+    const rec = await running;
+    expect(replaced).toBe(true);
+    expect(rec.status).toBe("succeeded");
+    const local = await new LocalExecutor().run(plan(pipeline(1500)), { store: new FsArtifactStore(join(dir, "local")) });
+    expect(hashes(rec)).toEqual(hashes(local));
+  });
+
+  it("survives a Redis restart mid-run: workers and coordinator reconnect and the run completes", async () => {
+    const server = new TestRedisServer();
+    await server.start();
+    closers.push(() => server.destroy());
+    const opts = { redis: server.url, prefix, concurrency: 2 };
+    workers.push(await spawnWorker(opts), await spawnWorker(opts));
+    const { executor, store } = setup(server.url);
+    let restarted: Promise<void> | undefined;
+    const rec = await executor.run(plan(pipeline(1500)), {
+      store,
+      onEvent: (e) => {
+        if (e.type === "step-start" && e.stepId === "wait" && !restarted) {
+          restarted = (async () => {
+            await server.stop();
+            await new Promise((r) => setTimeout(r, 500));
+            await server.start();
+          })();
+        }
+      },
+    });
+    await restarted;
+    expect(restarted).toBeDefined();
+    expect(rec.status).toBe("succeeded");
+    const local = await new LocalExecutor().run(plan(pipeline(1500)), { store: new FsArtifactStore(join(dir, "local")) });
+    expect(hashes(rec)).toEqual(hashes(local));
+    for (const w of workers) expect(w.child.exitCode).toBeNull();
+  });
+
+  it("writes an artifact once when its job is delivered twice", async () => {
+    workers.push(await spawnWorker({ redis: REDIS_URL, prefix, concurrency: 2 }));
+    const { store } = setup();
+    const node = plan(pipeline(300)).nodes.find((n) => n.id === "wait")!;
+    const data = jobData(node, { runId: "dup-run", seed: "s", baseDir: dir, force: false, store: { kind: "redis", prefix }, inputs: {} });
+    const connection = redisOptions(REDIS_URL);
+    const queue = new Queue("default", { connection, prefix });
+    const events = new QueueEvents("default", { connection, prefix });
+    closers.push(() => queue.close(), () => events.close());
+    await events.waitUntilReady();
+    // The same step twice under two ids: what a redelivery after a lost lock looks like to the store.
+    const jobs = await Promise.all([queue.add("a", data, { jobId: "dup-1" }), queue.add("b", data, { jobId: "dup-2" })]);
+    const results = (await Promise.all(jobs.map((j) => j.waitUntilFinished(events)))) as StepJobResult[];
+    const [a, b] = results.map((r) => r.outputs.records!);
+    expect(a!.key).toBe(b!.key);
+    expect(a!.hash).toBe(b!.hash);
+    const raw = new Redis(REDIS_URL);
+    closers.push(() => raw.quit());
+    const keys = await raw.keys(`${prefix}:a:${a!.key}*`);
+    expect(keys.sort()).toEqual([`${prefix}:a:${a!.key}`, ...(await store.dataKeys(a!.key, "records.jsonl"))].sort());
+    // A third delivery after the artifact exists is a cache hit.
+    const again = await queue.add("c", data, { jobId: "dup-3" });
+    expect(((await again.waitUntilFinished(events)) as StepJobResult).cache).toBe("hit");
+  });
+
+  it("fails clearly a job whose plugin version the worker does not have", async () => {
+    workers.push(await spawnWorker({ redis: REDIS_URL, prefix }));
+    setup();
+    const node = plan(pipeline()).nodes.find((n) => n.id === "nums")!;
+    const data = jobData({ ...node, plugin: { name: "contract", version: "9.9.9" } }, { runId: "vers-run", seed: "s", baseDir: dir, force: false, store: { kind: "redis", prefix }, inputs: {} });
+    const connection = redisOptions(REDIS_URL);
+    const queue = new Queue("default", { connection, prefix });
+    const events = new QueueEvents("default", { connection, prefix });
+    closers.push(() => queue.close(), () => events.close());
+    await events.waitUntilReady();
+    const job = await queue.add("v", data, { jobId: "vers-1", attempts: 3 });
+    await expect(job.waitUntilFinished(events)).rejects.toThrow(/E_PLUGIN_MISSING .*contract@9\.9\.9.*contract@1\.0\.0/);
+    // Refused at once, not retried: another attempt would meet the same worker.
+    expect((await queue.getJob("vers-1"))!.attemptsMade).toBe(1);
+  });
+});

@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { describeArtifactStoreContract } from "@latentflow/contract-tests";
+import { dropPrefix, REDIS_URL, uniquePrefix } from "../test-support.js";
+import { RedisArtifactStore } from "./redis-store.js";
+
+const raw = new Redis(REDIS_URL);
+afterAll(() => raw.quit());
+
+describeArtifactStoreContract("RedisArtifactStore", async () => {
+  const prefix = uniquePrefix("store");
+  const store = new RedisArtifactStore({ redis: REDIS_URL, prefix, chunkBytes: 1024 * 1024 });
+  return {
+    store,
+    async corrupt(key, name) {
+      const [first] = await store.dataKeys(key, name);
+      await raw.set(first!, "tampered");
+    },
+    async cleanup() {
+      await store.close();
+      await dropPrefix(REDIS_URL, prefix);
+    },
+  };
+});
+
+describe("RedisArtifactStore specifics", () => {
+  const key = "ab".repeat(32);
+
+  it("splits files into chunks and streams them back verified", async () => {
+    const prefix = uniquePrefix("chunks");
+    const store = new RedisArtifactStore({ redis: REDIS_URL, prefix, chunkBytes: 1000 });
+    try {
+      const data = randomBytes(4500);
+      await store.put(key, "tensor", { "t.bin": data });
+      expect(await store.dataKeys(key, "t.bin")).toHaveLength(5);
+      const parts: Uint8Array[] = [];
+      for await (const c of store.readStream(key, "t.bin")) parts.push(c);
+      expect(Buffer.compare(Buffer.concat(parts), data)).toBe(0);
+    } finally {
+      await store.close();
+      await dropPrefix(REDIS_URL, prefix);
+    }
+  });
+
+  it("leaves no chunks of a losing writer, and applies the retention TTL to every key", async () => {
+    const prefix = uniquePrefix("ttl");
+    const store = new RedisArtifactStore({ redis: REDIS_URL, prefix, chunkBytes: 1000, ttlSeconds: 600 });
+    try {
+      await Promise.all([1, 2, 3].map((i) => store.put(key, "json", { "v.json": Buffer.alloc(2500, i) })));
+      const keys = await raw.keys(`${prefix}:a:*`);
+      expect(keys).toHaveLength(1 + 3); // the manifest and the winner's three chunks
+      for (const k of keys) expect(await raw.ttl(k)).toBeGreaterThan(500);
+      const manifestTtl = await raw.ttl(`${prefix}:a:${key}`);
+      const chunkTtl = await raw.ttl((await store.dataKeys(key, "v.json"))[0]!);
+      expect(chunkTtl).toBeGreaterThan(manifestTtl); // chunks outlive the manifest: an artifact expires whole
+    } finally {
+      await store.close();
+      await dropPrefix(REDIS_URL, prefix);
+    }
+  });
+});

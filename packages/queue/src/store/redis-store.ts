@@ -1,0 +1,242 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { LatentflowError, buildManifest, verifyFile, type ArtifactManifest, type ArtifactStore, type PortType } from "@latentflow/core";
+import { checkPrefix, connect, DEFAULT_PREFIX, describeRedis, type RedisTarget } from "../connection.js";
+import { luaScript } from "../lua.js";
+
+const KEY = /^[a-f0-9]{16,128}$/;
+/** Chunks of a writer that never committed expire after this long. */
+const PENDING_TTL_S = 3600;
+/** With a retention TTL, chunks outlive their manifest by this much, so an artifact expires whole. */
+const CHUNK_GRACE_S = 300;
+
+function checkKey(key: string): void {
+  if (!KEY.test(key)) throw new LatentflowError("E_ARTIFACT_KEY", `artifact keys are lowercase hex (16–128 chars), found '${key}'`);
+}
+
+/** The manifest as stored: the public manifest plus where its chunks are. */
+interface StoredManifest extends ArtifactManifest {
+  upload: string;
+  chunks: number[];
+}
+
+export interface RedisArtifactStoreOptions {
+  /** A Redis URL or options, or a client to share (not closed by `close()`). */
+  redis: RedisTarget | Redis;
+  /** Key prefix of the deployment; artifacts live under `<prefix>:a:`. Default "lf". */
+  prefix?: string;
+  /** Size of the chunks large files are split into. Default 4 MiB. */
+  chunkBytes?: number;
+  /**
+   * Retention: when set, an artifact expires this many seconds after it was last written or read
+   * (reads refresh it). Unset (the default): artifacts stay until deleted.
+   */
+  ttlSeconds?: number;
+}
+
+type Commands = Redis & {
+  lfCommitArtifact(manifestKey: string, indexKey: string, ...args: (string | number)[]): Promise<string>;
+  lfDeleteArtifact(manifestKey: string, indexKey: string, ...args: string[]): Promise<number>;
+  lfTouchArtifact(manifestKey: string, ...args: (string | number)[]): Promise<number>;
+};
+
+/**
+ * Artifacts in Redis, shared by every worker of a fleet. Files are split into chunks written under a
+ * key private to the writer; the manifest is published last, atomically and only if absent (first
+ * writer wins), so readers never see half an artifact and a job delivered twice stores one artifact.
+ * Reads check every file against its recorded sha256.
+ */
+export class RedisArtifactStore implements ArtifactStore {
+  readonly kind = "redis";
+  readonly location: string;
+  readonly prefix: string;
+  readonly ttlSeconds: number;
+  private readonly redis: Commands;
+  private readonly owned: boolean;
+  private readonly chunkBytes: number;
+
+  constructor(options: RedisArtifactStoreOptions) {
+    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.chunkBytes = options.chunkBytes ?? 4 * 1024 * 1024;
+    this.ttlSeconds = options.ttlSeconds ?? 0;
+    const isClient = typeof options.redis === "object" && typeof (options.redis as Redis).duplicate === "function";
+    const client = isClient ? (options.redis as Redis) : connect(options.redis as RedisTarget);
+    this.owned = !isClient;
+    // An owned client reconnects by itself (commands wait meanwhile); its errors need no crash.
+    if (this.owned) client.on("error", () => {});
+    this.location = `${isClient ? `redis://${client.options.host}:${client.options.port}/${client.options.db ?? 0}` : describeRedis(options.redis as RedisTarget)} (prefix ${this.prefix})`;
+    for (const [name, file, keys] of [["lfCommitArtifact", "commit-artifact", 2], ["lfDeleteArtifact", "delete-artifact", 2], ["lfTouchArtifact", "touch-artifact", 1]] as const) {
+      if (!(name in client)) client.defineCommand(name, { numberOfKeys: keys, lua: luaScript(file) });
+    }
+    this.redis = client as Commands;
+  }
+
+  private manifestKey(key: string): string {
+    return `${this.prefix}:a:${key}`;
+  }
+
+  private indexKey(): string {
+    return `${this.prefix}:artifacts`;
+  }
+
+  private chunkKeys(m: Pick<StoredManifest, "key" | "upload" | "chunks">, fileIndex?: number): string[] {
+    const out: string[] = [];
+    m.chunks.forEach((n, f) => {
+      if (fileIndex !== undefined && f !== fileIndex) return;
+      for (let c = 0; c < n; c++) out.push(`${this.prefix}:a:${m.key}:${m.upload}:${f}:${c}`);
+    });
+    return out;
+  }
+
+  /** The Redis keys holding one file's chunks; for tools and tests that inspect the store. */
+  async dataKeys(key: string, name: string): Promise<string[]> {
+    const m = await this.statStored(key);
+    const f = m?.files.findIndex((x) => x.name === name) ?? -1;
+    return m && f >= 0 ? this.chunkKeys(m, f) : [];
+  }
+
+  private async statStored(key: string): Promise<StoredManifest | undefined> {
+    checkKey(key);
+    const raw = await this.redis.get(this.manifestKey(key));
+    return raw ? (JSON.parse(raw) as StoredManifest) : undefined;
+  }
+
+  private publicManifest(m: StoredManifest): ArtifactManifest {
+    const { upload: _u, chunks: _c, ...pub } = m;
+    return pub;
+  }
+
+  async has(key: string): Promise<boolean> {
+    checkKey(key);
+    return (await this.redis.exists(this.manifestKey(key))) === 1;
+  }
+
+  async stat(key: string): Promise<ArtifactManifest | undefined> {
+    const m = await this.statStored(key);
+    if (m && this.ttlSeconds) await this.touch(m);
+    return m && this.publicManifest(m);
+  }
+
+  async put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest> {
+    checkKey(key);
+    const existing = await this.stat(key);
+    if (existing) return existing;
+    const manifest = buildManifest(key, type, files, info); // checks file names before anything is written
+    const stored: StoredManifest = {
+      ...manifest,
+      upload: randomBytes(6).toString("hex"),
+      chunks: manifest.files.map((f) => Math.max(1, Math.ceil(f.size / this.chunkBytes))),
+    };
+    const keys = this.chunkKeys(stored);
+    let k = 0;
+    for (const f of manifest.files) {
+      const bytes = files[f.name]!;
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const n = stored.chunks[manifest.files.indexOf(f)]!;
+      // One pipeline per file: chunks stream to Redis without a round trip each.
+      const pipe = this.redis.pipeline();
+      for (let c = 0; c < n; c++) pipe.set(keys[k++]!, buf.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes), "EX", PENDING_TTL_S);
+      const results = await pipe.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+    }
+    const json = JSON.stringify(stored);
+    const winner = await this.redis.lfCommitArtifact(this.manifestKey(key), this.indexKey(), json, key, this.ttlSeconds, CHUNK_GRACE_S, ...keys);
+    if (winner === json) return manifest;
+    // Another writer published first: its artifact stands, ours goes.
+    if (keys.length) await this.redis.del(...keys);
+    return this.publicManifest(JSON.parse(winner) as StoredManifest);
+  }
+
+  private async touch(m: StoredManifest): Promise<void> {
+    await this.redis.lfTouchArtifact(this.manifestKey(m.key), this.ttlSeconds, CHUNK_GRACE_S, ...this.chunkKeys(m));
+  }
+
+  private async fileOf(key: string, name: string): Promise<{ m: StoredManifest; index: number }> {
+    const m = await this.statStored(key);
+    if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `no artifact ${key} in ${this.location}`);
+    const index = m.files.findIndex((f) => f.name === name);
+    if (index < 0) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${key} has no file '${name}' (it has ${m.files.map((f) => f.name).join(", ")})`);
+    if (this.ttlSeconds) await this.touch(m);
+    return { m, index };
+  }
+
+  private missingChunk(key: string, name: string): LatentflowError {
+    return new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} in ${this.location}: a chunk of file '${name}' is missing`, {
+      hint: "delete the artifact (or run with --force) to recompute it",
+    });
+  }
+
+  /**
+   * Streams one file chunk by chunk (for large artifacts). The sha256 is checked at the end: the last
+   * iteration throws E_ARTIFACT_CORRUPT if the bytes were not the recorded ones.
+   */
+  async *readStream(key: string, name: string): AsyncIterable<Uint8Array> {
+    const { m, index } = await this.fileOf(key, name);
+    const f = m.files[index]!;
+    const hash = createHash("sha256");
+    let size = 0;
+    for (const k of this.chunkKeys(m, index)) {
+      const chunk = await this.redis.getBuffer(k);
+      if (!chunk) throw this.missingChunk(key, name);
+      hash.update(chunk);
+      size += chunk.byteLength;
+      yield chunk;
+    }
+    const digest = hash.digest("hex");
+    if (size !== f.size || digest !== f.sha256) {
+      throw new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} file '${name}' in ${this.location}: expected sha256 ${f.sha256} (${f.size} bytes), found ${digest} (${size} bytes)`, {
+        hint: "the stored file was changed or damaged; delete the artifact (or run with --force) to recompute it",
+      });
+    }
+  }
+
+  async read(key: string, name: string): Promise<Uint8Array> {
+    const { m, index } = await this.fileOf(key, name);
+    const keys = this.chunkKeys(m, index);
+    const f = m.files[index]!;
+    const out = Buffer.allocUnsafe(f.size);
+    let offset = 0;
+    // A few chunks per round trip keeps memory at ~one copy of the file without a round trip per chunk.
+    for (let i = 0; i < keys.length; i += 4) {
+      const parts = await this.redis.mgetBuffer(...keys.slice(i, i + 4));
+      for (const p of parts) {
+        if (!p) throw this.missingChunk(key, name);
+        if (offset + p.byteLength <= out.byteLength) p.copy(out, offset);
+        offset += p.byteLength;
+      }
+    }
+    if (offset !== f.size) {
+      throw new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} file '${name}' in ${this.location}: expected ${f.size} bytes, found ${offset}`, {
+        hint: "the stored file was changed or damaged; delete the artifact (or run with --force) to recompute it",
+      });
+    }
+    const bytes = out;
+    verifyFile(this.publicManifest(m), name, bytes, this.location);
+    return bytes;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const m = await this.statStored(key);
+    const removed = await this.redis.lfDeleteArtifact(this.manifestKey(key), this.indexKey(), key, ...(m ? this.chunkKeys(m) : []));
+    return removed === 1;
+  }
+
+  async *list(): AsyncIterable<ArtifactManifest> {
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.sscan(this.indexKey(), cursor, "COUNT", 500);
+      cursor = next;
+      for (const key of keys.sort()) {
+        const m = await this.statStored(key);
+        // Expired under the retention policy: drop it from the index too.
+        if (m) yield this.publicManifest(m);
+        else await this.redis.srem(this.indexKey(), key);
+      }
+    } while (cursor !== "0");
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

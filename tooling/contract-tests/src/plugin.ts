@@ -1,0 +1,2 @@
+// Fleet workers load plugins by package name: `--plugins @latentflow/contract-tests/plugin`.
+export { contractPlugin as plugin } from "./test-plugin.js";
