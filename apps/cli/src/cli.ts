@@ -20,7 +20,7 @@ import {
   type VectorSet,
 } from "@latentflow/core";
 import { writeProjector } from "@latentflow/core/io";
-import { fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
+import { dashboardModule, fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
 import { loadPlugins } from "./plugins.js";
 import { createReporter, type OutputMode } from "./progress.js";
 
@@ -235,6 +235,39 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       };
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
+    });
+  });
+
+  fleetOptions(
+    program
+      .command("dashboard")
+      .description("serve a bull-board page over the fleet's queues (no authentication: binds to 127.0.0.1 unless told otherwise)")
+      .option("--host <host>", "interface to listen on; anything but loopback exposes the page to the network", "127.0.0.1")
+      .option("--port <port>", "port to listen on (0: a free one)", (v) => Number.parseInt(v, 10), 3000)
+      .option("--queues <names...>", "show only these queues (default: every queue found under the prefix, rescanned on reload)")
+      .option("--read-only", "hide the buttons that retry, remove, pause or obliterate"),
+  ).action(async (opts: FleetOptions & { host: string; port: number; queues?: string[]; readOnly?: boolean }) => {
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new LatentflowError("E_OPTION", `--port is a number from 0 to 65535, found '${opts.port}'`);
+    const d = await dashboardModule();
+    const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
+    const dashboard = await d.startDashboard({
+      redis: requireRedis(opts, "dashboard"),
+      prefix: opts.prefix!,
+      host: opts.host,
+      port: opts.port,
+      ...(opts.queues ? { queues: list(opts.queues) } : {}),
+      readOnly: opts.readOnly ?? false,
+      onWarning: (m) => io.stderr(`${m}\n`),
+    });
+    io.stdout(`dashboard ${dashboard.url} (prefix ${opts.prefix}, queues: ${dashboard.queues().join(", ") || "none yet"}); Ctrl-C stops it\n`);
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        void dashboard.close().then(done);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
     });
   });
 

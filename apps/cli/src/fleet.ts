@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { FsArtifactStore, LatentflowError, type ArtifactStore, type Logger, type RunRecord } from "@latentflow/core";
 import type * as QueueModule from "@latentflow/queue";
+import type * as DashboardModule from "@latentflow/queue/dashboard";
 
 /** Redis options shared by every fleet command. */
 export interface FleetOptions {
@@ -23,6 +24,15 @@ export async function queueModule(): Promise<typeof QueueModule> {
     return await import("@latentflow/queue");
   } catch (e) {
     throw new LatentflowError("E_EXECUTOR", `the queue executor needs @latentflow/queue: ${(e as Error).message}`, { hint: "pnpm add @latentflow/queue" });
+  }
+}
+
+/** The dashboard (bull-board and its HTTP server), loaded only by `latentflow dashboard`. */
+export async function dashboardModule(): Promise<typeof DashboardModule> {
+  try {
+    return await import("@latentflow/queue/dashboard");
+  } catch (e) {
+    throw new LatentflowError("E_EXECUTOR", `the dashboard needs @latentflow/queue: ${(e as Error).message}`, { hint: "pnpm add @latentflow/queue" });
   }
 }
 
