@@ -137,55 +137,36 @@ export async function runStep(node: PlanNode, inputs: Record<string, ArtifactMan
   const values: Record<string, unknown> = {};
   for (const [port, m] of Object.entries(inputs)) values[port] = await loadArtifactValue(env.store, m);
 
-  const info = (skipped: SkippedItem[]) => ({ step: node.id, uses: node.uses, plugin: `${node.plugin.name}@${node.plugin.version}`, runId: env.runId, skipped });
+  const info = stepInfo(node, env);
 
   if (!node.spec.shard || !node.step.shardable) {
-    const { outputs, skipped, attempts } = await attempt(node, values, env, undefined);
+    const { outputs, skipped, attempts, items } = await attempt(node, values, env, undefined);
     const stored: Record<string, OutputRecord> = {};
     for (const [port, files] of Object.entries(outputs)) {
-      stored[port] = toRecord(await env.store.put(outputKey(key, port), node.step.outputs[port]!.type, files, info(skipped)));
+      stored[port] = toRecord(await env.store.put(outputKey(key, port), node.step.outputs[port]!.type, files, info(skipped, items[port])));
     }
     return { key, cache: "miss", attempts, outputs: stored, skipped };
   }
 
   // Sharded: split the shardable input, run (or reuse) each shard, gather in order.
-  const port = node.step.shardable;
-  const type = node.step.inputs[port]!.type;
-  const codec = codecFor(type);
-  const whole = values[port];
-  const n = codec.length!(whole as never);
-  const size = node.spec.shard.size;
-  const count = Math.max(1, Math.ceil(n / size));
-  const shardResults: { manifests: Record<string, ArtifactManifest>; skipped: SkippedItem[] }[] = new Array(count);
+  const plan = shardPlan(node, values);
+  const shardResults: ShardOutcome[] = new Array(plan.count);
   let fromCache = 0;
   let attempts = 0;
   let itemsDone = 0;
   let next = 0;
   const worker = async () => {
-    while (next < count) {
+    while (next < plan.count) {
       const i = next++;
-      if (env.signal.aborted) throw cancelled();
-      const cached = env.force ? undefined : await cachedOutputs(env.store, node, key, i);
-      if (cached) {
-        fromCache++;
-        shardResults[i] = { manifests: cached, skipped: skippedFrom(cached) };
-      } else {
-        const start = i * size;
-        const end = Math.min(n, start + size);
-        const shardValues = { ...values, [port]: codec.slice!(whole as never, start, end) };
-        const r = await attempt(node, shardValues, env, { index: i, count, offset: start });
-        attempts += r.attempts;
-        const manifests: Record<string, ArtifactManifest> = {};
-        for (const [out, files] of Object.entries(r.outputs)) {
-          manifests[out] = await env.store.put(outputKey(key, out, i), node.step.outputs[out]!.type, files, info(r.skipped));
-        }
-        shardResults[i] = { manifests, skipped: r.skipped };
-      }
-      itemsDone += Math.min(n, (i + 1) * size) - i * size;
-      env.onProgress?.(itemsDone, n, `shard ${i + 1}/${count}`);
+      const r = await computeShard(node, values, plan, key, i, env);
+      shardResults[i] = r;
+      if (r.cached) fromCache++;
+      attempts += r.attempts;
+      itemsDone += Math.min(plan.n, (i + 1) * plan.size) - i * plan.size;
+      env.onProgress?.(itemsDone, plan.n, `shard ${i + 1}/${plan.count}`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(env.concurrency, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(env.concurrency, plan.count) }, worker));
 
   const skipped = shardResults.flatMap((r) => r.skipped);
   const outputs: Record<string, OutputRecord> = {};
@@ -194,9 +175,86 @@ export async function runStep(node: PlanNode, inputs: Record<string, ArtifactMan
     const parts: unknown[] = [];
     for (const r of shardResults) parts.push(await loadArtifactValue(env.store, r.manifests[out]!));
     const gathered = outCodec.concat!(parts as never[]);
-    outputs[out] = toRecord(await env.store.put(outputKey(key, out), spec.type, outCodec.encode(gathered as never), info(skipped)));
+    outputs[out] = toRecord(await env.store.put(outputKey(key, out), spec.type, outCodec.encode(gathered as never), info(skipped, outCodec.length?.(gathered as never))));
   }
-  return { key, cache: "miss", attempts, outputs, skipped, shards: { count, fromCache } };
+  return { key, cache: "miss", attempts, outputs, skipped, shards: { count: plan.count, fromCache } };
+}
+
+/** Provenance kept with every output (not part of its hash); `items` lets a scheduler plan shards without loading it. */
+function stepInfo(node: PlanNode, env: StepEnv) {
+  return (skipped: SkippedItem[], items?: number) => ({
+    step: node.id,
+    uses: node.uses,
+    plugin: `${node.plugin.name}@${node.plugin.version}`,
+    runId: env.runId,
+    skipped,
+    ...(items !== undefined ? { items } : {}),
+  });
+}
+
+interface ShardPlan {
+  port: string;
+  whole: unknown;
+  n: number;
+  size: number;
+  count: number;
+}
+
+interface ShardOutcome {
+  manifests: Record<string, ArtifactManifest>;
+  skipped: SkippedItem[];
+  cached: boolean;
+  attempts: number;
+}
+
+function shardPlan(node: PlanNode, values: Record<string, unknown>): ShardPlan {
+  const port = node.step.shardable!;
+  const codec = codecFor(node.step.inputs[port]!.type);
+  const whole = values[port];
+  const n = codec.length!(whole as never);
+  const size = node.spec.shard!.size;
+  return { port, whole, n, size, count: Math.max(1, Math.ceil(n / size)) };
+}
+
+/** Number of shards a sharded step splits its input into, from the input's stored item count. */
+export function shardCount(node: PlanNode, inputs: Record<string, ArtifactManifest>): number | undefined {
+  if (!node.spec.shard || !node.step.shardable) return undefined;
+  const items = inputs[node.step.shardable]?.info?.items;
+  return typeof items === "number" ? Math.max(1, Math.ceil(items / node.spec.shard.size)) : undefined;
+}
+
+async function computeShard(node: PlanNode, values: Record<string, unknown>, plan: ShardPlan, key: string, i: number, env: StepEnv): Promise<ShardOutcome> {
+  if (env.signal.aborted) throw cancelled();
+  const cached = env.force ? undefined : await cachedOutputs(env.store, node, key, i);
+  if (cached) return { manifests: cached, skipped: skippedFrom(cached), cached: true, attempts: 0 };
+  const start = i * plan.size;
+  const end = Math.min(plan.n, start + plan.size);
+  const codec = codecFor(node.step.inputs[plan.port]!.type);
+  const shardValues = { ...values, [plan.port]: codec.slice!(plan.whole as never, start, end) };
+  const r = await attempt(node, shardValues, env, { index: i, count: plan.count, offset: start });
+  const manifests: Record<string, ArtifactManifest> = {};
+  const info = stepInfo(node, env);
+  for (const [out, files] of Object.entries(r.outputs)) {
+    manifests[out] = await env.store.put(outputKey(key, out, i), node.step.outputs[out]!.type, files, info(r.skipped, r.items[out]));
+  }
+  return { manifests, skipped: r.skipped, cached: false, attempts: r.attempts };
+}
+
+/**
+ * Runs (or takes from cache) one shard of a sharded step and stores its outputs, without gathering: a
+ * fleet runs shards as separate jobs, then `runStep` on the same node gathers them all from the cache.
+ */
+export async function runShard(node: PlanNode, inputs: Record<string, ArtifactManifest>, env: StepEnv, index: number): Promise<{ key: string; count: number; cached: boolean; attempts: number; skipped: SkippedItem[] }> {
+  if (!node.spec.shard || !node.step.shardable) throw new LatentflowError("E_SHARD", `step '${node.id}' is not sharded`);
+  const key = await keyForNode(node, inputs, env.baseDir);
+  const values: Record<string, unknown> = {};
+  for (const [port, m] of Object.entries(inputs)) values[port] = await loadArtifactValue(env.store, m);
+  const plan = shardPlan(node, values);
+  if (!Number.isInteger(index) || index < 0 || index >= plan.count) {
+    throw new LatentflowError("E_SHARD", `step '${node.id}': shard ${index} does not exist (${plan.count} shards of ${plan.size} over ${plan.n} items)`);
+  }
+  const r = await computeShard(node, values, plan, key, index, env);
+  return { key, count: plan.count, cached: r.cached, attempts: r.attempts, skipped: r.skipped };
 }
 
 /** One call of the step with retries; returns the encoded outputs. */
@@ -205,7 +263,7 @@ async function attempt(
   values: Record<string, unknown>,
   env: StepEnv,
   shard: StepContext["shard"],
-): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[]; attempts: number }> {
+): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[]; attempts: number; items: Record<string, number | undefined> }> {
   const retries = node.spec.retries;
   for (let a = 0; ; a++) {
     env.onAttempt?.(a + 1);
@@ -228,7 +286,7 @@ async function callOnce(
   values: Record<string, unknown>,
   env: StepEnv,
   shard: StepContext["shard"],
-): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[] }> {
+): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[]; items: Record<string, number | undefined> }> {
   const controller = new AbortController();
   const onAbort = () => controller.abort(env.signal.reason);
   env.signal.addEventListener("abort", onAbort, { once: true });
@@ -282,13 +340,15 @@ async function callOnce(
         ])
       : await run;
     const outputs: Record<string, ArtifactFiles> = {};
+    const items: Record<string, number | undefined> = {};
     for (const [port, spec] of Object.entries(node.step.outputs)) {
       const value = (result as Record<string, unknown>)[port];
       const codec: PortCodec<unknown> = codecFor(spec.type as PortType);
       codec.check(value, `step '${node.id}' (${node.uses}) output '${port}'`);
       outputs[port] = codec.encode(value as never);
+      items[port] = codec.length?.(value as never);
     }
-    return { outputs, skipped };
+    return { outputs, skipped, items };
   } finally {
     if (timer) clearTimeout(timer);
     env.signal.removeEventListener("abort", onAbort);
