@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, loadPipelineText, type RunEvent, type RunRecord } from "@latentflow/core";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, loadArtifactValue, loadPipelineText, type RunEvent, type RunRecord } from "@latentflow/core";
 import { contractPlugin } from "@latentflow/contract-tests";
 import { redisOptions } from "./connection.js";
 import { jobData, type StepJobResult } from "./executor/job.js";
@@ -69,6 +69,26 @@ describe("the fleet against real Redis and worker processes", () => {
     // Same cache keys too: the records name the same artifacts.
     for (const id of Object.keys(local.steps)) expect(fleet.steps[id]!.key).toBe(local.steps[id]!.key);
     expect((await executor.runs.load(fleet.id))?.status).toBe("succeeded");
+  });
+
+  it("runs the shards of a sharded step as jobs of their own, shared by the workers, and gathers them in order", async () => {
+    workers.push(await spawnWorker({ redis: REDIS_URL, prefix, concurrency: 2 }), await spawnWorker({ redis: REDIS_URL, prefix, concurrency: 2 }));
+    const { executor, store } = setup();
+    const fleet = await executor.run(plan(pipeline()), { store });
+    expect(fleet.status).toBe("succeeded");
+    expect(fleet.steps.sq!.shards).toEqual({ count: 8, fromCache: 0 });
+    const q = new Queue("default", { connection: redisOptions(REDIS_URL), prefix });
+    closers.push(() => q.close());
+    const shardJobs = await Promise.all(Array.from({ length: 8 }, (_, i) => q.getJob(`${fleet.id}.sq.shard-${i}`)));
+    expect(shardJobs.every((j) => j?.finishedOn)).toBe(true);
+    // The step's own job ran after its shards, as their parent: it only gathered.
+    const parent = await q.getJob(`${fleet.id}.sq`);
+    expect(parent!.processedOn!).toBeGreaterThanOrEqual(Math.max(...shardJobs.map((j) => j!.finishedOn!)));
+    const records = (await loadArtifactValue(store, (await store.stat(fleet.steps.sq!.outputs.records!.key))!)) as { i: number; v: number }[];
+    expect(records.map((r) => r.v)).toEqual(Array.from({ length: 60 }, (_, i) => 2 * i * i));
+    // A second run is a cache hit as a whole, without fanning out again.
+    const again = await executor.run(plan(pipeline()), { store });
+    expect(again.steps.sq!.cache).toBe("hit");
   });
 
   it("completes with the same artifacts when a worker is SIGKILLed in the middle of a step", async () => {

@@ -247,6 +247,14 @@ async function computeShard(node: PlanNode, values: Record<string, unknown>, pla
 export async function runShard(node: PlanNode, inputs: Record<string, ArtifactManifest>, env: StepEnv, index: number): Promise<{ key: string; count: number; cached: boolean; attempts: number; skipped: SkippedItem[] }> {
   if (!node.spec.shard || !node.step.shardable) throw new LatentflowError("E_SHARD", `step '${node.id}' is not sharded`);
   const key = await keyForNode(node, inputs, env.baseDir);
+  if (!env.force) {
+    // A finished shard is answered from its manifests, without loading the (possibly large) inputs.
+    const hit = await cachedOutputs(env.store, node, key, index);
+    const items = inputs[node.step.shardable]?.info?.items;
+    if (hit && typeof items === "number") {
+      return { key, count: Math.max(1, Math.ceil(items / node.spec.shard.size)), cached: true, attempts: 0, skipped: skippedFrom(hit) };
+    }
+  }
   const values: Record<string, unknown> = {};
   for (const [port, m] of Object.entries(inputs)) values[port] = await loadArtifactValue(env.store, m);
   const plan = shardPlan(node, values);

@@ -22,6 +22,8 @@ export interface StepJobData {
   baseDir: string;
   force: boolean;
   store: StoreRef;
+  /** Set on a shard's job: run only this shard of a sharded step (its parent job gathers). */
+  shardIndex?: number;
 }
 
 /** A step job's result: the step runner's result, with attempts counted over BullMQ's attempts. */
@@ -38,6 +40,11 @@ export function queueOf(node: PlanNode): string {
 /** Deterministic job id: a coordinator that restarts (or a second one) never enqueues a step twice. */
 export function jobIdFor(runId: string, stepId: string): string {
   return `${runId}.${stepId}`;
+}
+
+/** Job id of shard `index` of a step: a child of the step's job in a BullMQ flow. */
+export function shardJobIdFor(runId: string, stepId: string, index: number): string {
+  return `${jobIdFor(runId, stepId)}.shard-${index}`;
 }
 
 /** Builds the payload of a step's job. */

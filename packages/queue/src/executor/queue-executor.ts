@@ -1,4 +1,4 @@
-import { Job, Queue, QueueEvents } from "bullmq";
+import { FlowProducer, Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   FsArtifactStore,
@@ -6,6 +6,9 @@ import {
   initialRecord,
   newRunId,
   selectSteps,
+  keyForNode,
+  outputKey,
+  shardCount,
   silentLogger,
   type ArtifactManifest,
   type ArtifactStore,
@@ -18,7 +21,7 @@ import {
 import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
-import { decodeFailure, encodeFailure, jobData, jobIdFor, queueOf, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./job.js";
+import { decodeFailure, encodeFailure, jobData, jobIdFor, queueOf, shardJobIdFor, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./job.js";
 
 export interface QueueExecutorOptions {
   redis: RedisTarget;
@@ -44,6 +47,23 @@ export function storeRef(store: ArtifactStore): StoreRef {
   throw new LatentflowError("E_EXECUTOR", `the queue executor needs a store its workers can open; '${store.kind}' is not one`, {
     hint: "use RedisArtifactStore (the default with --executor queue) or an FsArtifactStore on a path every worker mounts",
   });
+}
+
+/** True when every output of the step is in the store under its current key. */
+async function stepCached(store: ArtifactStore, node: PlanNode, inputs: Record<string, ArtifactManifest>, baseDir: string): Promise<boolean> {
+  const key = await keyForNode(node, inputs, baseDir);
+  for (const port of Object.keys(node.step.outputs)) if (!(await store.has(outputKey(key, port)))) return false;
+  return true;
+}
+
+/** The gathering job's result, with shard counts and attempts taken from the shard jobs themselves. */
+async function withShardCounts(job: Job<StepJobData, StepJobResult>, count: number): Promise<StepJobResult> {
+  const children = Object.values(await job.getChildrenValues<StepJobResult>());
+  const fromCache = children.filter((c) => c.cache === "hit").length;
+  const attempts = children.reduce((a, c) => a + c.attempts, 0);
+  const r = job.returnvalue;
+  // All shards cached and the gather cached too: the step was a cache hit as a whole.
+  return { ...r, attempts: r.attempts + attempts, shards: { count, fromCache }, cache: r.cache === "hit" && fromCache === count ? "hit" : "miss" };
 }
 
 /**
@@ -118,6 +138,10 @@ export class QueueExecutor implements Executor {
     const queues = new Map<string, Queue>();
     const events = new Map<string, QueueEvents>();
     const stepOfJob = new Map<string, string>();
+    // Shard jobs of sharded steps: progress counts their completions.
+    const shardOfJob = new Map<string, { stepId: string; count: number; done: Set<string> }>();
+    const flows = new FlowProducer({ connection, prefix: this.prefix });
+    flows.on("error", () => {});
     const wake = new Map<string, () => void>();
     let eventChain = Promise.resolve();
     for (const name of new Set(nodes.map(queueOf))) {
@@ -145,32 +169,73 @@ export class QueueExecutor implements Executor {
           emit({ type: "step-retry", runId, stepId, attempt: job?.attemptsMade ?? 1, delayMs: Math.max(0, at > 1e12 ? at - Date.now() : at), error: decodeFailure(job?.failedReason).message });
         }).catch(() => {});
       });
-      qe.on("completed", ({ jobId }) => wake.get(jobId)?.());
+      qe.on("completed", ({ jobId }) => {
+        const shard = shardOfJob.get(jobId);
+        if (shard) {
+          shard.done.add(jobId);
+          emit({ type: "step-progress", runId, stepId: shard.stepId, done: shard.done.size, total: shard.count, message: `shard ${shard.done.size}/${shard.count}` });
+        }
+        wake.get(jobId)?.();
+      });
       qe.on("failed", ({ jobId }) => wake.get(jobId)?.());
       queues.set(name, q);
       events.set(name, qe);
     }
     await Promise.all([...events.values()].map((e) => e.waitUntilReady()));
 
-    const add = async (node: PlanNode, data: StepJobData): Promise<void> => {
+    const jobOpts = (node: PlanNode, jobId: string) => ({
+      jobId,
+      attempts: node.spec.retries + 1,
+      backoff: { type: "exponential" as const, delay: 200 },
+      removeOnComplete: { age: this.keep },
+      removeOnFail: { age: this.keep },
+    });
+
+    const add = async (node: PlanNode, data: StepJobData, shards?: number): Promise<void> => {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
       const existing = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
       if (existing) {
-        // Resuming: a failed (or cancelled) job is run again; any other job is left where it is.
-        if ((await existing.getState()) === "failed") await existing.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        if ((await existing.getState()) !== "failed") return; // resuming: leave it where it is
+        if (!shards) {
+          // A failed (or cancelled) job is run again.
+          await existing.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+          return;
+        }
+        // A failed flow is rebuilt: shards that finished come from the cache.
+        await q.remove(jobId, { removeChildren: true }).catch(() => {});
+      }
+      if (!shards) {
+        await q.add(node.uses, data, jobOpts(node, jobId));
         return;
       }
-      await q.add(node.uses, data, {
-        jobId,
-        attempts: node.spec.retries + 1,
-        backoff: { type: "exponential", delay: 200 },
-        removeOnComplete: { age: this.keep },
-        removeOnFail: { age: this.keep },
+      // Each shard is a job of its own, so the fleet shares them; the step's job runs once they are all
+      // done, and gathers them from the cache in input order.
+      await flows.add({
+        name: node.uses,
+        queueName: q.name,
+        data,
+        opts: jobOpts(node, jobId),
+        children: Array.from({ length: shards }, (_, i) => ({
+          name: `${node.uses}#${i}`,
+          queueName: q.name,
+          data: { ...data, shardIndex: i },
+          opts: { ...jobOpts(node, shardJobIdFor(runId, node.id, i)), failParentOnFailure: true },
+        })),
       });
     };
 
-    const settle = (node: PlanNode, data: StepJobData): Promise<Outcome> => {
+    /** Why a flow failed: the first failed shard's own reason, not BullMQ's "child failed". */
+    const shardFailure = async (node: PlanNode, count: number): Promise<string | undefined> => {
+      const q = queues.get(queueOf(node))!;
+      for (let i = 0; i < count; i++) {
+        const child = await Job.fromId<StepJobData, StepJobResult>(q, shardJobIdFor(runId, node.id, i));
+        if (child?.failedReason) return child.failedReason;
+      }
+      return undefined;
+    };
+
+    const settle = (node: PlanNode, data: StepJobData, shards?: number): Promise<Outcome> => {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
       return new Promise<Outcome>((resolve) => {
@@ -191,16 +256,16 @@ export class QueueExecutor implements Executor {
             if (state === "unknown") {
               // Gone (removed on cancel, or lost with a Redis that kept no data): add it again, or stop.
               if (signal.aborted) finish({ ok: false, reason: encodeFailure("E_CANCELLED", "the run was cancelled") });
-              else await add(node, data);
+              else await add(node, data, shards);
               return;
             }
             if (state === "completed" || state === "failed") {
               const job = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
               if (!job) return;
-              if (state === "completed") finish({ ok: true, value: job.returnvalue });
-              else finish({ ok: false, reason: job.failedReason });
-            } else if (signal.aborted && (state === "waiting" || state === "delayed" || state === "prioritized")) {
-              await q.remove(jobId).catch(() => {});
+              if (state === "completed") finish({ ok: true, value: shards ? await withShardCounts(job, shards) : job.returnvalue });
+              else finish({ ok: false, reason: (shards ? await shardFailure(node, shards) : undefined) ?? job.failedReason });
+            } else if (signal.aborted && (state === "waiting" || state === "delayed" || state === "prioritized" || state === "waiting-children")) {
+              await q.remove(jobId, { removeChildren: true }).catch(() => {});
             }
           } catch (e) {
             log.debug(`checking job ${jobId}: ${(e as Error).message}`);
@@ -231,8 +296,20 @@ export class QueueExecutor implements Executor {
       for (const [port, r] of Object.entries(node.inputs)) inputs[port] = outputsOf.get(r.step)![r.port]!.key;
       const data = jobData(node, { runId, seed: plan.spec.seed, baseDir: plan.baseDir, force: options.force ?? false, store: ref, inputs });
       stepOfJob.set(jobIdFor(runId, node.id), node.id);
-      const p = add(node, data)
-        .then(() => settle(node, data))
+      const inputManifests: Record<string, ArtifactManifest> = {};
+      for (const [port, r] of Object.entries(node.inputs)) inputManifests[port] = outputsOf.get(r.step)![r.port]!;
+      const p = (async () => {
+        // A sharded step fans out into one job per shard, unless its gathered outputs are cached already.
+        const count = shardCount(node, inputManifests);
+        const cached = count !== undefined && !options.force && (await stepCached(options.store, node, inputManifests, plan.baseDir));
+        const shards = count !== undefined && count > 1 && !cached ? count : undefined;
+        if (shards) {
+          const entry = { stepId: node.id, count: shards, done: new Set<string>() };
+          for (let i = 0; i < shards; i++) shardOfJob.set(shardJobIdFor(runId, node.id, i), entry);
+        }
+        await add(node, data, shards);
+        return settle(node, data, shards);
+      })()
         .then(async (o) => {
           await eventChain;
           if (!o.ok) {
@@ -299,6 +376,7 @@ export class QueueExecutor implements Executor {
       sub.disconnect();
       await Promise.all([...events.values()].map((e) => e.close().catch(() => {})));
       await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
+      await flows.close().catch(() => {});
     }
 
     record.status = signal.aborted ? "cancelled" : failed.size ? "failed" : "succeeded";

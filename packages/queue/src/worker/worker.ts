@@ -6,6 +6,7 @@ import {
   LatentflowError,
   PluginRegistry,
   corePlugin,
+  runShard,
   runStep,
   silentLogger,
   type ArtifactManifest,
@@ -13,6 +14,7 @@ import {
   type Logger,
   type PlanNode,
   type Plugin,
+  type StepEnv,
   type StepSpec,
 } from "@latentflow/core";
 import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
@@ -120,7 +122,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     let last = 0;
     const send = (p: StepJobProgress) => void job.updateProgress(p).catch((e: Error) => log.debug(`progress of ${job.id}: ${e.message}`));
     try {
-      const r = await runStep(node, inputs, {
+      const env: StepEnv = {
         store,
         runId: d.runId,
         seed: d.seed,
@@ -138,7 +140,13 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
           last = now;
           send({ kind: "progress", done, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) });
         },
-      });
+      };
+      if (d.shardIndex !== undefined) {
+        // One shard of a sharded step, stored under the step's shard key; the parent job gathers.
+        const r = await runShard(node, inputs, env, d.shardIndex);
+        return { key: r.key, cache: r.cached ? "hit" : "miss", attempts: r.cached ? 0 : r.attempts + job.attemptsMade, outputs: {}, skipped: r.skipped };
+      }
+      const r = await runStep(node, inputs, env);
       return { ...r, attempts: r.cache === "hit" ? 0 : r.attempts + job.attemptsMade };
     } catch (e) {
       throw failure(e, controller.signal.aborted);
