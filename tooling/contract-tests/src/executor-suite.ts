@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -234,6 +235,18 @@ steps:
 `);
       expect(later.status).toBe("succeeded");
       expect((await value(later, "centered", "records") as { v: number }[]).map((r) => r.v)).toEqual([8, 9, 10]);
+    });
+
+    it("gives a step a private scratch directory and removes it afterwards", async () => {
+      const rec = await run(`
+version: 1
+steps:
+  s: { uses: contract/scratch, with: { tag: hello } }
+`);
+      expect(rec.status).toBe("succeeded");
+      const [row] = (await value(rec, "s", "records")) as { v: number; dir: string }[];
+      expect(row!.v).toBe(5);
+      expect(existsSync(row!.dir)).toBe(false);
     });
 
     it("runs only the selected steps and what they need", async () => {

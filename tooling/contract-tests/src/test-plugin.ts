@@ -121,6 +121,18 @@ export const contractPlugin = definePlugin({
       },
     }),
     defineStep({
+      name: "scratch",
+      description: "writes a file in its scratch directory and reports the directory",
+      inputs: {},
+      outputs: { records: { type: "records" } },
+      params: z.strictObject({ tag: z.string().default("") }),
+      async run(ctx, _in, p) {
+        await writeFile(join(ctx.scratchDir, "work.txt"), p.tag);
+        const back = await readFile(join(ctx.scratchDir, "work.txt"), "utf8");
+        return { records: [{ i: 0, v: back.length, dir: ctx.scratchDir }] };
+      },
+    }),
+    defineStep({
       name: "fit-mean",
       description: "a 'trained model': the mean of v, as a model artifact",
       inputs: { records: { type: "records" } },

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { LatentflowError } from "../errors.js";
 import type { Plan, PlanNode } from "../pipeline/validate.js";
+import { createRecordSaver } from "../runs/record-saver.js";
 import { newRunId, type RunRecord, type StepRecord } from "../runs/run-record.js";
 import type { ArtifactManifest } from "../store/artifact-store.js";
 import { silentLogger, type Executor, type RunOptions } from "./executor.js";
@@ -50,13 +51,9 @@ export class LocalExecutor implements Executor {
     const log = options.log ?? silentLogger;
     const signal = options.signal ?? new AbortController().signal;
     const emit = options.onEvent ?? (() => {});
-    let saving = Promise.resolve();
-    const save = () => {
-      const snapshot = JSON.parse(JSON.stringify(record)) as RunRecord;
-      saving = saving.then(() => options.runStore?.save(snapshot)).catch((e) => log.error(`could not save run record: ${e}`));
-      return saving;
-    };
-    await save();
+    const saver = createRecordSaver(record, options.runStore, log);
+    const save = () => saver.save();
+    await saver.flush();
     emit({ type: "run-start", runId, steps: [...selected] });
 
     const outputsOf = new Map<string, Record<string, ArtifactManifest>>();
@@ -142,7 +139,7 @@ export class LocalExecutor implements Executor {
     if (firstFailed) record.error = { code: firstFailed[1].error!.code, message: `step '${firstFailed[0]}' failed: ${firstFailed[1].error!.message}` };
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - started;
-    await save();
+    await saver.flush();
     emit({ type: "run-end", runId, record });
     return record;
   }

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { LatentflowError } from "../errors.js";
@@ -298,7 +299,9 @@ async function callOnce(
   const controller = new AbortController();
   const onAbort = () => controller.abort(env.signal.reason);
   env.signal.addEventListener("abort", onAbort, { once: true });
-  const scratch = await mkdtemp(join(env.scratchDir ?? tmpdir(), `latentflow-${node.id}-`));
+  // Made on first use: most steps never touch it, and a directory per call costs milliseconds.
+  let scratch: string | undefined;
+  const scratchDir = () => (scratch ??= mkdtempSync(join(env.scratchDir ?? tmpdir(), `latentflow-${node.id}-`)));
   const skipped: SkippedItem[] = [];
   const offset = shard?.offset ?? 0;
   const ctx: StepContext = {
@@ -312,7 +315,9 @@ async function callOnce(
     },
     signal: controller.signal,
     rng: createRng(`${env.seed}/${node.id}/${shard?.index ?? ""}`),
-    scratchDir: scratch,
+    get scratchDir() {
+      return scratchDir();
+    },
     resolvePath: (p) => resolveFrom(env.baseDir, p),
     itemFailed(item, error) {
       const le = error instanceof LatentflowError ? error : undefined;
@@ -360,6 +365,6 @@ async function callOnce(
   } finally {
     if (timer) clearTimeout(timer);
     env.signal.removeEventListener("abort", onAbort);
-    await rm(scratch, { recursive: true, force: true });
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,7 @@ import {
   LatentflowError,
   initialRecord,
   newRunId,
+  createRecordSaver,
   selectSteps,
   keyForNode,
   outputKey,
@@ -109,18 +110,16 @@ export class QueueExecutor implements Executor {
     const record = initialRecord(plan, runId, this.name, selected);
     if (previous) record.startedAt = previous.startedAt;
     const started = Date.now();
-    let saving = Promise.resolve();
-    const save = () => {
-      const snapshot = JSON.parse(JSON.stringify(record)) as RunRecord;
-      saving = saving.then(() => records.save(snapshot)).catch((e) => log.error(`could not save run record: ${e}`));
-      return saving;
-    };
+    // Coalesced writes: rewriting the whole record at every step start and end made the coordinator the
+    // fleet's bottleneck (see docs/fleet.md, Benchmark).
+    const saver = createRecordSaver(record, records, log);
+    const save = () => saver.save();
 
     const nodes = plan.nodes.filter((n) => selected.has(n.id));
     // Running a run id again is a request to carry it on, even after a cancel.
     await this.runs.clearCancel(runId);
     await this.runs.saveMeta(runId, { file: plan.spec.file, store: ref, ...(options.only ? { only: options.only } : {}), ...(this.plugins.length ? { plugins: this.plugins } : {}), queues: Object.fromEntries(nodes.map((n) => [n.id, queueOf(n)])) });
-    await save();
+    await saver.flush();
     emit({ type: "run-start", runId, steps: [...selected] });
 
     const controller = new AbortController();
@@ -194,7 +193,8 @@ export class QueueExecutor implements Executor {
     const add = async (node: PlanNode, data: StepJobData, shards?: number): Promise<void> => {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
-      const existing = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
+      // Only a run id seen before can have jobs already: a fresh run skips the lookup.
+      const existing = previous ? await Job.fromId<StepJobData, StepJobResult>(q, jobId) : undefined;
       if (existing) {
         if ((await existing.getState()) !== "failed") return; // resuming: leave it where it is
         if (!shards) {
@@ -336,11 +336,15 @@ export class QueueExecutor implements Executor {
           running.delete(node.id);
           void save();
           emit({ type: "step-end", runId, stepId: node.id, record: JSON.parse(JSON.stringify(rec)) });
+          wakeLoop();
         });
       running.set(node.id, p);
     };
 
     let cancelSent = false;
+    // The scheduling loop sleeps until a step ends or the run is aborted; one listener for the whole run.
+    let wakeLoop: () => void = () => {};
+    signal.addEventListener("abort", () => wakeLoop(), { once: true });
     try {
       while (pending.size || running.size) {
         if (!signal.aborted) {
@@ -368,8 +372,9 @@ export class QueueExecutor implements Executor {
           if (pending.size) throw new LatentflowError("E_INTERNAL", `scheduler stalled with ${[...pending.keys()].join(", ")} pending`);
           break;
         }
-        const aborted = new Promise<void>((res) => (signal.aborted ? undefined : signal.addEventListener("abort", () => res(), { once: true })));
-        await Promise.race([...running.values(), aborted]);
+        await new Promise<void>((res) => {
+          wakeLoop = res;
+        });
       }
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
@@ -384,7 +389,7 @@ export class QueueExecutor implements Executor {
     if (firstFailed) record.error = { code: firstFailed[1].error!.code, message: `step '${firstFailed[0]}' failed: ${firstFailed[1].error!.message}` };
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - started;
-    await save();
+    await saver.flush();
     emit({ type: "run-end", runId, record });
     return record;
   }
