@@ -141,7 +141,9 @@ export class QueueExecutor implements Executor {
     const shardOfJob = new Map<string, { stepId: string; count: number; done: Set<string> }>();
     const flows = new FlowProducer({ connection, prefix: this.prefix });
     flows.on("error", () => {});
-    const wake = new Map<string, () => void>();
+    // Settling jobs, by job id; a `completed` event hands over the job's return value directly.
+    const wake = new Map<string, (returnvalue?: string) => void>();
+    const early = new Map<string, string | undefined>();
     let eventChain = Promise.resolve();
     for (const name of new Set(nodes.map(queueOf))) {
       const q = new Queue<StepJobData, StepJobResult>(name, { connection, prefix: this.prefix });
@@ -168,15 +170,22 @@ export class QueueExecutor implements Executor {
           emit({ type: "step-retry", runId, stepId, attempt: job?.attemptsMade ?? 1, delayMs: Math.max(0, at > 1e12 ? at - Date.now() : at), error: decodeFailure(job?.failedReason).message });
         }).catch(() => {});
       });
-      qe.on("completed", ({ jobId }) => {
+      qe.on("completed", ({ jobId, returnvalue }) => {
         const shard = shardOfJob.get(jobId);
         if (shard) {
           shard.done.add(jobId);
           emit({ type: "step-progress", runId, stepId: shard.stepId, done: shard.done.size, total: shard.count, message: `shard ${shard.done.size}/${shard.count}` });
         }
-        wake.get(jobId)?.();
+        const w = wake.get(jobId);
+        if (w) w(returnvalue);
+        // A job can finish before its coordinator starts listening for it: keep the event for settle.
+        else if (jobId.startsWith(`${runId}.`)) early.set(jobId, returnvalue);
       });
-      qe.on("failed", ({ jobId }) => wake.get(jobId)?.());
+      qe.on("failed", ({ jobId }) => {
+        const w = wake.get(jobId);
+        if (w) w();
+        else if (jobId.startsWith(`${runId}.`)) early.set(jobId, undefined);
+      });
       queues.set(name, q);
       events.set(name, qe);
     }
@@ -190,24 +199,25 @@ export class QueueExecutor implements Executor {
       removeOnFail: { age: this.keep },
     });
 
-    const add = async (node: PlanNode, data: StepJobData, shards?: number): Promise<void> => {
+    /** Enqueues a step's job (or flow); false when a job from an earlier coordinator was there already. */
+    const add = async (node: PlanNode, data: StepJobData, shards?: number): Promise<boolean> => {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
       // Only a run id seen before can have jobs already: a fresh run skips the lookup.
       const existing = previous ? await Job.fromId<StepJobData, StepJobResult>(q, jobId) : undefined;
       if (existing) {
-        if ((await existing.getState()) !== "failed") return; // resuming: leave it where it is
+        if ((await existing.getState()) !== "failed") return false; // resuming: leave it where it is
         if (!shards) {
           // A failed (or cancelled) job is run again.
           await existing.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-          return;
+          return false;
         }
         // A failed flow is rebuilt: shards that finished come from the cache.
         await q.remove(jobId, { removeChildren: true }).catch(() => {});
       }
       if (!shards) {
         await q.add(node.uses, data, jobOpts(node, jobId));
-        return;
+        return true;
       }
       // Each shard is a job of its own, so the fleet shares them; the step's job runs once they are all
       // done, and gathers them from the cache in input order.
@@ -223,6 +233,7 @@ export class QueueExecutor implements Executor {
           opts: { ...jobOpts(node, shardJobIdFor(runId, node.id, i)), failParentOnFailure: true },
         })),
       });
+      return true;
     };
 
     /** Why a flow failed: the first failed shard's own reason, not BullMQ's "child failed". */
@@ -235,7 +246,7 @@ export class QueueExecutor implements Executor {
       return undefined;
     };
 
-    const settle = (node: PlanNode, data: StepJobData, shards?: number): Promise<Outcome> => {
+    const settle = (node: PlanNode, data: StepJobData, shards: number | undefined, fresh: boolean): Promise<Outcome> => {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
       return new Promise<Outcome>((resolve) => {
@@ -273,9 +284,26 @@ export class QueueExecutor implements Executor {
             checking = false;
           }
         };
-        wake.set(jobId, () => void check());
+        wake.set(jobId, (returnvalue) => {
+          if (returnvalue !== undefined && !shards && !done) {
+            // The event carries the result: no need to read the job back from Redis.
+            try {
+              finish({ ok: true, value: JSON.parse(returnvalue) as StepJobResult });
+              return;
+            } catch {
+              // not JSON: read the job instead
+            }
+          }
+          void check();
+        });
+        // The poll is a safety net for events missed (e.g. while Redis restarts); a job just added needs no
+        // first look, one found from an earlier coordinator does.
         const timer = setInterval(() => void check(), this.pollMs);
-        void check();
+        if (early.has(jobId)) {
+          const rv = early.get(jobId);
+          early.delete(jobId);
+          wake.get(jobId)!(rv);
+        } else if (!fresh) void check();
       });
     };
 
@@ -307,8 +335,8 @@ export class QueueExecutor implements Executor {
           const entry = { stepId: node.id, count: shards, done: new Set<string>() };
           for (let i = 0; i < shards; i++) shardOfJob.set(shardJobIdFor(runId, node.id, i), entry);
         }
-        await add(node, data, shards);
-        return settle(node, data, shards);
+        const fresh = await add(node, data, shards);
+        return settle(node, data, shards, fresh);
       })()
         .then(async (o) => {
           await eventChain;
