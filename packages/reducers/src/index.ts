@@ -1,0 +1,25 @@
+// Public API of @latentflow/reducers.
+export { reducedSpace, type Reducer, type ReduceRunOptions } from "./reducer.js";
+export { Pca, PCA_KIND, type PcaOptions, type PcaSolver } from "./pca/pca.js";
+export { Tsne, type TsneFitInfo, type TsneOptions, type TsneTransformOptions } from "./tsne/tsne.js";
+export { Umap, type UmapOptions } from "./umap/umap.js";
+export {
+  continuity,
+  evaluateEmbedding,
+  knnAccuracy,
+  knnAccuracySplit,
+  preservedNeighbors,
+  sampleIndices,
+  trustworthiness,
+  type QualityOptions,
+  type QualityReport,
+} from "./metrics/quality.js";
+export { metricsCaption, renderPlot, renderSvg, svgToPng, PLOT_KIND, TABLEAU_10, type PlotOptions } from "./plot/plot.js";
+export { disposeDense, type DenseOptions } from "./linalg/dense.js";
+export { evaluateStep } from "./metrics/step.js";
+export { pcaStep } from "./pca/step.js";
+export { plotStep } from "./plot/step.js";
+export { tsneStep } from "./tsne/step.js";
+export { umapStep } from "./umap/step.js";
+export { plugin } from "./plugin.js";
+export { VERSION } from "./version.js";

@@ -1,0 +1,71 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, definePlugin, loadArtifactValue, loadPipelineText, type ModelArtifact } from "@latentflow/core";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evaluateStep } from "../metrics/step.js";
+import { Pca } from "../pca/pca.js";
+import { pcaStep } from "../pca/step.js";
+import { mnist, mnistDir } from "../test/data.js";
+import { TABLEAU_10, renderPlot, renderSvg } from "./plot.js";
+import { plotStep } from "./step.js";
+
+// The steps under test in a plugin of their own (the package's plugin object is assembled in plugin.ts).
+const reducers = definePlugin({ name: "reducers", version: "0.1.0", steps: [pcaStep, evaluateStep, plotStep] });
+const registry = new PluginRegistry([corePlugin, reducers]);
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "latentflow-plot-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("plot", () => {
+  it("draws every point, a legend of ten Tableau colours, title and caption; PNG has the size of the SVG", async () => {
+    const digits = mnist("t10k", 0, 2000);
+    const map = await new Pca({ components: 2 }).fitTransform(digits);
+    const svg = renderSvg(map, { title: "MNIST <PCA>", metrics: { k: 15, trustworthiness: 0.75, knnAccuracy: { k: 10, accuracy: 0.4, labelField: "label" } } });
+    expect(svg.match(/<circle /g)!.length).toBe(2000 + 10);
+    for (const c of TABLEAU_10) expect(svg).toContain(`fill="${c}"`);
+    expect(svg).toContain("MNIST &lt;PCA&gt;");
+    expect(svg).toContain("trustworthiness@15 0.750 · 10-NN accuracy 0.400");
+    const art = await renderPlot(map, { title: "MNIST test digits, PCA → 2-D" });
+    expect(art.kind).toBe("reducers/plot");
+    const png = await sharp(art.files["plot.png"]!).metadata();
+    expect(png.format).toBe("png");
+    expect([png.width, png.height]).toEqual([800 + 170, 48 + 800 + 56]);
+    // Same input, same bytes: plots are content-addressed artifacts too.
+    expect(Buffer.from((await renderPlot(map, { title: "MNIST test digits, PCA → 2-D" })).files["plot.svg"]!).equals(Buffer.from(art.files["plot.svg"]!))).toBe(true);
+    await expect(renderPlot({ ...digits, data: digits.data.subarray(0, 3 * 784) } as never)).rejects.toMatchObject({ code: "E_DIM_MISMATCH" });
+  });
+
+  it("pipeline: read-idx → reducers/pca → reducers/evaluate → reducers/plot", async () => {
+    const text = [
+      "version: 1",
+      "name: pca-plot",
+      "steps:",
+      "  digits: { uses: core/read-idx, with: { images: t10k-images-idx3-ubyte, labels: t10k-labels-idx1-ubyte, limit: 3000, scale: 255 } }",
+      "  pca: { uses: reducers/pca, in: { vectors: digits }, with: { components: 2 } }",
+      "  quality: { uses: reducers/evaluate, in: { vectors: digits, map: pca.vectors }, with: { k: 15, sample: 1000 } }",
+      "  plot: { uses: reducers/plot, in: { map: pca.vectors, report: quality }, with: { title: 'MNIST, PCA to 2-D' } }",
+    ].join("\n");
+    const store = new FsArtifactStore(join(dir, "store"));
+    const rec = await new LocalExecutor().run(loadPipelineText(text, join(dir, "p.yaml"), registry, mnistDir), { store });
+    expect(rec.status, JSON.stringify(rec.error)).toBe("succeeded");
+    const load = async (step: string, port: string) => loadArtifactValue(store, (await store.stat(rec.steps[step]!.outputs[port]!.key))!);
+    const report = (await load("quality", "report")) as { trustworthiness: number; queries: number; sampled: boolean; knnAccuracy: { accuracy: number } };
+    expect(report.queries).toBe(1000);
+    expect(report.sampled).toBe(true);
+    expect(report.trustworthiness).toBeGreaterThan(0.6);
+    const model = (await load("pca", "model")) as ModelArtifact;
+    expect(model.kind).toBe("reducers/pca");
+    expect(Pca.load(model).explainedVarianceRatio.length).toBe(2);
+    const plot = (await load("plot", "plot")) as ModelArtifact;
+    expect(Object.keys(plot.files).sort()).toEqual(["plot.png", "plot.svg"]);
+    expect(new TextDecoder().decode(plot.files["plot.svg"])).toContain(`trustworthiness@15 ${report.trustworthiness.toFixed(3)}`);
+    if (process.env.LATENTFLOW_PLOT_OUT) await writeFile(process.env.LATENTFLOW_PLOT_OUT, plot.files["plot.png"]!);
+  });
+});

@@ -1,0 +1,38 @@
+import { defineStep } from "@latentflow/core";
+import { z } from "zod";
+import type { QualityReport } from "../metrics/quality.js";
+import { renderPlot } from "./plot.js";
+
+/**
+ * `reducers/plot`: a 2-D map drawn as plot.svg and plot.png, in a model artifact of kind reducers/plot
+ * (`latentflow export` writes its files out).
+ */
+export const plotStep = defineStep({
+  name: "plot",
+  description: "Render a 2-D map to SVG and PNG: points coloured by a label field, legend, title, metric values in the caption.",
+  inputs: {
+    map: { type: "vectors", description: "a 2-D map (e.g. from reducers/umap)" },
+    report: { type: "json", optional: true, description: "a reducers/evaluate report, printed in the caption" },
+  },
+  outputs: { plot: { type: "model", description: "kind reducers/plot: files plot.svg and plot.png" } },
+  params: z.strictObject({
+    title: z.string().optional(),
+    labelField: z.string().default("label"),
+    width: z.number().int().min(100).max(8000).default(800),
+    height: z.number().int().min(100).max(8000).optional(),
+    pointRadius: z.number().positive().optional(),
+    caption: z.string().optional(),
+  }),
+  async run(_ctx, { map, report }, p) {
+    const plot = await renderPlot(map, {
+      labelField: p.labelField,
+      width: p.width,
+      ...(p.title !== undefined ? { title: p.title } : {}),
+      ...(p.height !== undefined ? { height: p.height } : {}),
+      ...(p.pointRadius !== undefined ? { pointRadius: p.pointRadius } : {}),
+      ...(p.caption !== undefined ? { caption: p.caption } : {}),
+      ...(report ? { metrics: report as Partial<QualityReport> } : {}),
+    });
+    return { plot };
+  },
+});

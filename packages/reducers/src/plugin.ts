@@ -1,0 +1,15 @@
+import { definePlugin } from "@latentflow/core";
+import { evaluateStep } from "./metrics/step.js";
+import { pcaStep } from "./pca/step.js";
+import { plotStep } from "./plot/step.js";
+import { tsneStep } from "./tsne/step.js";
+import { umapStep } from "./umap/step.js";
+import { VERSION } from "./version.js";
+
+/** The `reducers` plugin: `uses: reducers/pca | tsne | umap | evaluate | plot`. */
+export const plugin = definePlugin({
+  name: "reducers",
+  version: VERSION,
+  description: "PCA, t-SNE and UMAP maps of a space, their quality metrics, and pictures of them.",
+  steps: [pcaStep, tsneStep, umapStep, evaluateStep, plotStep],
+});
