@@ -3,6 +3,7 @@ export { reducedSpace, type Reducer, type ReduceRunOptions } from "./reducer.js"
 export { Pca, PCA_KIND, type PcaOptions, type PcaSolver } from "./pca/pca.js";
 export { Tsne, type TsneFitInfo, type TsneOptions, type TsneTransformOptions } from "./tsne/tsne.js";
 export { Umap, type UmapOptions } from "./umap/umap.js";
+export { Autoencoder, AUTOENCODER_KIND, type AutoencoderBackend, type AutoencoderOptions, type AutoencoderOutput, type AutoencoderScaling } from "./autoencoder/autoencoder.js";
 export {
   continuity,
   evaluateEmbedding,
@@ -16,6 +17,7 @@ export {
 } from "./metrics/quality.js";
 export { metricsCaption, renderPlot, renderSvg, svgToPng, PLOT_KIND, TABLEAU_10, type PlotOptions } from "./plot/plot.js";
 export { disposeDense, type DenseOptions } from "./linalg/dense.js";
+export { autoencoderStep } from "./autoencoder/step.js";
 export { evaluateStep } from "./metrics/step.js";
 export { pcaStep } from "./pca/step.js";
 export { plotStep } from "./plot/step.js";

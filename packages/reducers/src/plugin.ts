@@ -1,4 +1,5 @@
 import { definePlugin } from "@latentflow/core";
+import { autoencoderStep } from "./autoencoder/step.js";
 import { evaluateStep } from "./metrics/step.js";
 import { pcaStep } from "./pca/step.js";
 import { plotStep } from "./plot/step.js";
@@ -11,5 +12,5 @@ export const plugin = definePlugin({
   name: "reducers",
   version: VERSION,
   description: "PCA, t-SNE and UMAP maps of a space, their quality metrics, and pictures of them.",
-  steps: [pcaStep, tsneStep, umapStep, evaluateStep, plotStep],
+  steps: [pcaStep, tsneStep, umapStep, autoencoderStep, evaluateStep, plotStep],
 });
