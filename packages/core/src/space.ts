@@ -55,7 +55,7 @@ export function assertSameSpace(a: Space, b: Space, where: string): void {
   if (why) {
     throw new LatentflowError("E_SPACE_MISMATCH", `${where}: vectors from different spaces (${why})`, {
       hint: "vectors made by different models or settings are not comparable; re-encode with one model or align the spaces first",
-      data: { expected: a, found: b },
+      data: { expected: a, found: b, where },
     });
   }
 }

@@ -66,7 +66,7 @@ export function assertFinite(data: Float32Array, dim: number, ids: readonly stri
       const id = ids?.[row] ?? String(row);
       throw new LatentflowError("E_NOT_FINITE", `${where}: expected finite numbers, found ${v} at row ${row} (id '${id}'), column ${i % dim}`, {
         hint: "an upstream step produced NaN/Infinity; check its input or normalisation (division by a zero norm?)",
-        data: { row, id, column: i % dim },
+        data: { expected: "finite numbers", found: String(v), where, row, id, column: i % dim },
       });
     }
   }

