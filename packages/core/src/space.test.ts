@@ -73,6 +73,6 @@ describe("spaceMismatch and assertSameSpace", () => {
     expect(e.message).toMatch(/^indexers\/hnsw: vectors from different spaces/);
     expect(e.message).toMatch(why);
     expect(e.hint).toMatch(/not comparable/);
-    expect(e.data).toEqual({ expected: base, found: other });
+    expect(e.data).toEqual({ expected: base, found: other, where: "indexers/hnsw" });
   });
 });

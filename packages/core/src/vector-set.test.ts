@@ -59,14 +59,14 @@ describe("createVectorSet", () => {
     expect(e.message).toMatch(/id 'y'/);
     expect(e.message).toMatch(/column 2/);
     expect(e.message).toContain(String(bad));
-    expect(e.data).toEqual({ row: 1, id: "y", column: 2 });
+    expect(e.data).toMatchObject({ row: 1, id: "y", column: 2, expected: "finite numbers", found: String(bad) });
   });
 
   it("reports the first non-finite value when there are several", () => {
     const data = new Float32Array(9);
     data[7] = Number.NaN;
     data[4] = Number.POSITIVE_INFINITY;
-    expect(errorOf(() => build({ data })).data).toEqual({ row: 1, id: "1", column: 1 });
+    expect(errorOf(() => build({ data })).data).toMatchObject({ row: 1, id: "1", column: 1, found: "Infinity" });
   });
 
   it("refuses meta of the wrong length, naming both counts", () => {
