@@ -37,6 +37,7 @@ export { loadPipelineFile, loadPipelineText, planPipeline, type Plan, type PlanN
 export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js";
 export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";
 export { LocalExecutor, initialRecord, selectSteps } from "./executor/local.js";
+export { cancelPending, finishRecord, startReady } from "./executor/schedule.js";
 export { keyForNode, loadArtifactValue, outputKey, resolveFrom, runShard, runStep, shardCount, stepKey, type StepEnv, type StepResult } from "./executor/step-runner.js";
 export { FsRunStore, newRunId, type OutputRecord, type RunRecord, type RunStatus, type RunStore, type StepRecord, type StepStatus } from "./runs/run-record.js";
 export { createRecordSaver } from "./runs/record-saver.js";

@@ -5,6 +5,7 @@ import { createRecordSaver } from "../runs/record-saver.js";
 import { newRunId, type RunRecord, type StepRecord } from "../runs/run-record.js";
 import type { ArtifactManifest } from "../store/artifact-store.js";
 import { silentLogger, type Executor, type RunOptions } from "./executor.js";
+import { cancelPending, finishRecord, startReady } from "./schedule.js";
 import { runStep } from "./step-runner.js";
 
 /** The steps to run for `only`: those named and everything upstream of them. */
@@ -111,22 +112,8 @@ export class LocalExecutor implements Executor {
     };
 
     while (pending.size || running.size) {
-      if (!signal.aborted) {
-        for (const node of [...pending.values()]) {
-          if (running.size >= concurrency) break;
-          if (node.deps.some((d) => failed.has(d) || record.steps[d]!.status === "not-run")) {
-            // An input will never come: this step cannot run in this run.
-            pending.delete(node.id);
-            record.steps[node.id]!.status = "not-run";
-            failed.add(node.id);
-            continue;
-          }
-          if (node.deps.every((d) => outputsOf.has(d))) start(node);
-        }
-      } else {
-        for (const node of pending.values()) record.steps[node.id]!.status = "cancelled";
-        pending.clear();
-      }
+      if (!signal.aborted) startReady(pending, record, failed, (d) => outputsOf.has(d), () => running.size < concurrency, start);
+      else cancelPending(pending, record);
       if (!running.size) {
         if (pending.size) throw new LatentflowError("E_INTERNAL", `scheduler stalled with ${[...pending.keys()].join(", ")} pending`);
         break;
@@ -134,11 +121,7 @@ export class LocalExecutor implements Executor {
       await Promise.race(running.values());
     }
 
-    record.status = signal.aborted ? "cancelled" : failed.size ? "failed" : "succeeded";
-    const firstFailed = Object.entries(record.steps).find(([, s]) => s.status === "failed");
-    if (firstFailed) record.error = { code: firstFailed[1].error!.code, message: `step '${firstFailed[0]}' failed: ${firstFailed[1].error!.message}` };
-    record.finishedAt = new Date().toISOString();
-    record.durationMs = Date.now() - started;
+    finishRecord(record, signal.aborted, failed.size > 0, started);
     await saver.flush();
     emit({ type: "run-end", runId, record });
     return record;

@@ -5,7 +5,10 @@ import {
   LatentflowError,
   initialRecord,
   newRunId,
+  cancelPending,
   createRecordSaver,
+  finishRecord,
+  startReady,
   selectSteps,
   keyForNode,
   outputKey,
@@ -376,19 +379,9 @@ export class QueueExecutor implements Executor {
     try {
       while (pending.size || running.size) {
         if (!signal.aborted) {
-          for (const node of [...pending.values()]) {
-            if (running.size >= limit) break;
-            if (node.deps.some((d) => failed.has(d) || record.steps[d]!.status === "not-run")) {
-              pending.delete(node.id);
-              record.steps[node.id]!.status = "not-run";
-              failed.add(node.id);
-              continue;
-            }
-            if (node.deps.every((d) => outputsOf.has(d))) void start(node);
-          }
+          startReady(pending, record, failed, (d) => outputsOf.has(d), () => running.size < limit, (node) => void start(node));
         } else {
-          for (const node of pending.values()) record.steps[node.id]!.status = "cancelled";
-          pending.clear();
+          cancelPending(pending, record);
           if (!cancelSent) {
             cancelSent = true;
             // Workers abort running jobs of the run; the coordinator removes those still waiting.
@@ -412,11 +405,7 @@ export class QueueExecutor implements Executor {
       await flows.close().catch(() => {});
     }
 
-    record.status = signal.aborted ? "cancelled" : failed.size ? "failed" : "succeeded";
-    const firstFailed = Object.entries(record.steps).find(([, s]) => s.status === "failed");
-    if (firstFailed) record.error = { code: firstFailed[1].error!.code, message: `step '${firstFailed[0]}' failed: ${firstFailed[1].error!.message}` };
-    record.finishedAt = new Date().toISOString();
-    record.durationMs = Date.now() - started;
+    finishRecord(record, signal.aborted, failed.size > 0, started);
     await saver.flush();
     emit({ type: "run-end", runId, record });
     return record;
