@@ -1,0 +1,10 @@
+import { definePlugin } from "@latentflow/core";
+import { VERSION } from "./version.js";
+
+/** The `encoders-text` plugin: `uses: encoders-text/use | onnx | glove | word2vec | tfidf | lsa | evaluate`. */
+export const plugin = definePlugin({
+  name: "encoders-text",
+  version: VERSION,
+  description: "Sentence and word encoders (USE lite, ONNX sentence-transformers, GloVe, word2vec), TF-IDF/LSA, and word-vector evaluation.",
+  steps: [],
+});
