@@ -21,6 +21,7 @@ export { autoencoderStep } from "./autoencoder/step.js";
 export { evaluateStep } from "./metrics/step.js";
 export { pcaStep } from "./pca/step.js";
 export { plotStep } from "./plot/step.js";
+export { loadReducer, transformStep } from "./transform/step.js";
 export { tsneStep } from "./tsne/step.js";
 export { umapStep } from "./umap/step.js";
 export { plugin } from "./plugin.js";
