@@ -11,7 +11,8 @@ export interface TextRows {
  * Takes `field` of each record as its text. A record whose text is missing, not a string or empty is
  * reported through ctx.itemFailed (the step's onError policy: `fail` stops, `skip` reports and leaves
  * it out). Ids come from `idField` when the records carry one, else the row number (offset by the
- * shard's offset, so shards of one input never share ids).
+ * shard's offset, so shards of one input never share ids). Meta is the record without its id field
+ * (vector sets keep the id apart and reserve `id` in meta; another field named `id` becomes `sourceId`).
  */
 export function textsFromRecords(ctx: Pick<StepContext, "itemFailed" | "shard">, records: readonly RowMeta[], field: string, idField = "id"): TextRows {
   const texts: string[] = [];
@@ -36,7 +37,14 @@ export function textsFromRecords(ctx: Pick<StepContext, "itemFailed" | "shard">,
     }
     texts.push(t);
     ids.push(id);
-    meta.push(r);
+    meta.push(rowMeta(r, idField));
   }
   return { texts, ids, meta };
+}
+
+function rowMeta(r: RowMeta, idField: string): RowMeta {
+  const { [idField]: _id, ...rest } = r;
+  if (!("id" in rest)) return rest;
+  const { id, ...others } = rest;
+  return { ...others, sourceId: id };
 }
