@@ -1,7 +1,31 @@
 // Public API of @latentflow/encoders-text.
 export { assertTexts, textSpace, type EncodeOptions, type TextEncoder } from "./encoder.js";
 export { textsFromRecords, type TextRows } from "./records.js";
-export { WordVectors, type WordVectorsInit } from "./word-vectors/word-vectors.js";
+export {
+  WORD_VECTORS_KIND,
+  WordVectors,
+  type AnalogyOptions,
+  type MostSimilarOptions,
+  type OovPolicy,
+  type SentenceVectorOptions,
+  type WordNeighbour,
+  type WordVectorsInit,
+} from "./word-vectors/word-vectors.js";
+export { readWordVectorsFile, writeWordVectorsFile } from "./word-vectors/binary-file.js";
+export { WordVectorsEncoder, type WordVectorsEncoderOptions } from "./word-vectors/encoder.js";
+export { tokenIndices, wordTokens } from "./word-vectors/tokenize.js";
+export { defaultCacheDir, gloveCachePath, gloveSpace, loadGlove, type LoadGloveOptions } from "./glove/glove.js";
+export { gloveStep } from "./glove/step.js";
+export {
+  evaluateAnalogies,
+  evaluateWordPairs,
+  type AnalogyEvalOptions,
+  type AnalogyReport,
+  type AnalogySectionResult,
+  type WordPairsEvalOptions,
+  type WordPairsReport,
+} from "./eval/words.js";
+export { evaluateStep } from "./eval/step.js";
 export { readModelDir, type ModelDir, type OnnxPooling } from "./onnx/model-dir.js";
 export { OnnxSentenceEncoder, type OnnxSentenceEncoderOptions } from "./onnx/onnx-encoder.js";
 export { onnxStep } from "./onnx/step.js";
