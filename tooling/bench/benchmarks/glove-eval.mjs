@@ -5,7 +5,7 @@
 // and `evaluateWordPairs`. Peer: gensim 4's evaluate_word_analogies algorithm re-implemented line for line in
 // numpy + OpenBLAS (one most_similar — a float32 mat-vec over the 30,000 normalised rows and an argsort — per
 // question), run in python3 on the same vectors read from our cache file. (gensim itself is not installed here;
-// its figures 65.67 % / 0.5327 / 0.2975 come from shared/eval/words/README.md.)
+// its figures 65.67 % / 0.5327 / 0.2975 come from tooling/eval-data/words/README.md.)
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { evaluateAnalogies, evaluateWordPairs, gloveCachePath, loadGlove, readWordVectorsFile } from "@latentflow/encoders-text";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const EVAL = process.env.LATENTFLOW_WORD_EVAL_DIR ?? join(here, "../../../../shared/eval/words");
+const EVAL = process.env.LATENTFLOW_WORD_EVAL_DIR ?? join(here, "../../eval-data/words");
 
 const PEER = String.raw`
 import json, struct, sys, time

@@ -6,7 +6,7 @@ import { loadGlove } from "../glove/glove.js";
 import { evaluateAnalogies, evaluateWordPairs } from "./words.js";
 
 // The public benchmark files (gensim's test data) shipped with the project's shared data.
-const EVAL = process.env.LATENTFLOW_WORD_EVAL_DIR ?? new URL("../../../../../shared/eval/words/", import.meta.url).pathname;
+const EVAL = process.env.LATENTFLOW_WORD_EVAL_DIR ?? new URL("../../../../tooling/eval-data/words/", import.meta.url).pathname;
 const ANALOGIES = join(EVAL, "questions-words.txt");
 const WORDSIM = join(EVAL, "wordsim353.tsv");
 const SIMLEX = join(EVAL, "simlex999.txt");
@@ -17,7 +17,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("word-vector evaluation reproduces gensim 4.2's figures for GloVe-100 (wink)", () => {
   // Reference: gensim KeyedVectors.evaluate_word_analogies / evaluate_word_pairs run independently on
-  // the same vectors (shared/eval/words/README.md): 65.67 % of 15,276; Spearman 0.5327 and 0.2975.
+  // the same vectors (tooling/eval-data/words/README.md): 65.67 % of 15,276; Spearman 0.5327 and 0.2975.
   it("analogies: 65.67 % of 15,276 questions (restrict 30,000, case-insensitive)", async () => {
     const seen: number[] = [];
     const r = await evaluateAnalogies(wv, ANALOGIES, { restrictVocab: 30000, onProgress: (done) => seen.push(done) });

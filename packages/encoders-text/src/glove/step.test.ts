@@ -10,7 +10,7 @@ import { WordVectors } from "../word-vectors/word-vectors.js";
 import { loadGlove } from "./glove.js";
 
 const registry = new PluginRegistry([corePlugin, plugin]);
-const EVAL = process.env.LATENTFLOW_WORD_EVAL_DIR ?? new URL("../../../../../shared/eval/words/", import.meta.url).pathname;
+const EVAL = process.env.LATENTFLOW_WORD_EVAL_DIR ?? new URL("../../../../tooling/eval-data/words/", import.meta.url).pathname;
 const dir = await mkdtemp(join(tmpdir(), "latentflow-glove-step-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
