@@ -30,5 +30,18 @@ export { readModelDir, type ModelDir, type OnnxPooling } from "./onnx/model-dir.
 export { OnnxSentenceEncoder, type OnnxSentenceEncoderOptions } from "./onnx/onnx-encoder.js";
 export { onnxStep } from "./onnx/step.js";
 export { SentenceTokenizer } from "./onnx/tokenizer.js";
+export {
+  UniversalSentenceEncoder,
+  USE_DEFAULT_BATCH_SIZE,
+  USE_MAX_TOKENS,
+  USE_SPACE_ID,
+  useSpace,
+  type UniversalSentenceEncoderOptions,
+} from "./use/use.js";
+export type { UseBackend } from "./use/graph.js";
+export { UseTokenizer, type UseVocabulary } from "./use/tokenizer.js";
+export { readUseVocabulary, USE_MODEL_PACKAGE } from "./use/model-files.js";
+export { useStep } from "./use/step.js";
+export { neighborTextsStep } from "./neighbor-texts/step.js";
 export { plugin } from "./plugin.js";
 export { VERSION } from "./version.js";

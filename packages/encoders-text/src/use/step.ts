@@ -1,0 +1,31 @@
+import { createVectorSet, defineStep } from "@latentflow/core";
+import { z } from "zod";
+import { textsFromRecords } from "../records.js";
+import { USE_DEFAULT_BATCH_SIZE, UniversalSentenceEncoder } from "./use.js";
+
+/** `encoders-text/use`: Universal Sentence Encoder lite vectors of a records input's texts. */
+export const useStep = defineStep({
+  name: "use",
+  description: "Universal Sentence Encoder lite (tfjs; wasm on worker threads, or tfjs-node when installed): each record's text → a 512-d unit vector in the space use-lite/512.",
+  inputs: { records: { type: "records" } },
+  outputs: { vectors: { type: "vectors", description: "one 512-d unit vector per record, ids and meta from the records" } },
+  params: z.strictObject({
+    field: z.string().min(1).default("text").describe("record field holding the text"),
+    idField: z.string().min(1).default("id").describe("record field holding the id (else the row number)"),
+    batchSize: z.number().int().positive().default(USE_DEFAULT_BATCH_SIZE).describe("texts per model call (texts of similar length are batched together)"),
+    threads: z.number().int().min(0).optional().describe("worker threads, one model each (default: all cores; 0: the step's own thread)"),
+    backend: z.enum(["auto", "wasm", "tensorflow"]).default("auto").describe("tfjs backend: tfjs-node when installed (auto), else wasm"),
+  }),
+  resources: { cpuBound: true },
+  shardable: "records",
+  async run(ctx, { records }, p) {
+    const rows = textsFromRecords(ctx, records, p.field, p.idField);
+    const encoder = await UniversalSentenceEncoder.load({ backend: p.backend, ...(p.threads !== undefined ? { threads: p.threads } : {}) });
+    try {
+      const data = await encoder.encode(rows.texts, { batchSize: p.batchSize, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
+      return { vectors: createVectorSet({ space: encoder.space, ids: rows.ids, data, meta: rows.meta }) };
+    } finally {
+      await encoder.dispose();
+    }
+  },
+});

@@ -1,0 +1,94 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UseGraph } from "./graph.js";
+import { USE_MAX_TOKENS, USE_SPACE_ID, UniversalSentenceEncoder } from "./use.js";
+
+const DIM = 512;
+const cosine = (v: Float32Array, i: number, j: number) => {
+  let s = 0;
+  for (let k = 0; k < DIM; k++) s += v[i * DIM + k]! * v[j * DIM + k]!;
+  return s;
+};
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+
+describe("UniversalSentenceEncoder", () => {
+  let enc: UniversalSentenceEncoder;
+  beforeAll(async () => {
+    enc = await UniversalSentenceEncoder.load({ threads: 2, backend: "wasm" });
+  });
+  afterAll(async () => {
+    await enc?.dispose();
+  });
+
+  it("names its space after the model: use-lite/512, unit vectors, cosine", () => {
+    expect(enc.space).toMatchObject({ id: USE_SPACE_ID, dim: 512, normalized: true, metric: "cosine", modality: "text" });
+    expect(enc.space.producer.name).toBe("encoders-text/use");
+    expect(enc.backend).toBe("wasm");
+    expect(enc.threads).toBe(2);
+  });
+
+  it("puts a sentence nearer its paraphrase than an unrelated one", async () => {
+    const v = await enc.encode(["The cat sits on the mat.", "A kitten is resting on a rug.", "Stock markets fell sharply today."]);
+    const near = cosine(v, 0, 1);
+    const far = cosine(v, 0, 2);
+    expect(near).toBeGreaterThan(far + 0.3);
+    for (let i = 0; i < 3; i++) expect(cosine(v, i, i)).toBeCloseTo(1, 5);
+  });
+
+  it("is deterministic: repeated calls, and worker threads or the calling thread, give the same bits", async () => {
+    const texts = ["The president spoke about the economy.", "Heavy rain closed the roads.", "She cooked rice for dinner.", "An old man walked his dog along the river at dusk."];
+    const a = await enc.encode(texts, { batchSize: 2 });
+    const b = await enc.encode(texts, { batchSize: 2 });
+    expect(maxAbsDiff(a, b)).toBe(0);
+    const inline = await UniversalSentenceEncoder.load({ threads: 0, backend: "wasm" });
+    try {
+      expect(inline.threads).toBe(1);
+      expect(maxAbsDiff(await inline.encode(texts, { batchSize: 2 }), a)).toBe(0);
+    } finally {
+      await inline.dispose();
+    }
+  });
+
+  it("refuses an empty text with E_EMPTY_TEXT and its index, and a bad batchSize with E_PARAM", async () => {
+    await expect(enc.encode(["fine", "  "])).rejects.toMatchObject({ code: "E_EMPTY_TEXT", data: { index: 1 } });
+    await expect(enc.encode(["fine"], { batchSize: 0 })).rejects.toMatchObject({ code: "E_PARAM" });
+  });
+
+  it("cuts a long text at 128 pieces exactly as the model's own clipping does", async () => {
+    const long = Array.from({ length: 300 }, (_, i) => `Sentence number ${i} talks about taxes, roads and schools.`).join(" ");
+    const full = enc.tokenizer.encode(long);
+    expect(full.length).toBeGreaterThan(10 * USE_MAX_TOKENS);
+    expect(enc.tokenize(long)).toEqual(full.slice(0, USE_MAX_TOKENS));
+    // The graph given every piece (it clips them itself) and given our 128: the same vector.
+    const graph = await UseGraph.load("wasm");
+    try {
+      const sparse = (ids: number[]) => ({ indices: Int32Array.from(ids.flatMap((_, p) => [0, p])), values: Int32Array.from(ids) });
+      const a = sparse(full);
+      const b = sparse(enc.tokenize(long));
+      const viaModel = await graph.embed(a.indices, a.values, 1);
+      const viaUs = await graph.embed(b.indices, b.values, 1);
+      expect(maxAbsDiff(viaModel, viaUs)).toBeLessThanOrEqual(1e-6);
+      const [v] = [await enc.encode([long])];
+      expect(maxAbsDiff(v!, viaUs)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      graph.dispose();
+    }
+  });
+
+  it("lets the process exit after dispose (worker threads end)", async () => {
+    const url = new URL("../../dist/use/use.js", import.meta.url).href;
+    const script = `const { UniversalSentenceEncoder } = await import(${JSON.stringify(url)});
+      const e = await UniversalSentenceEncoder.load({ threads: 2, backend: "wasm" });
+      const v = await e.encode(["one sentence", "another one"]);
+      await e.dispose();
+      console.log(v.length);`;
+    const out = await new Promise<string>((resolve, reject) => {
+      // A worker left running would keep the child alive until the timeout kills it.
+      execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 120_000, cwd: fileURLToPath(new URL("../..", import.meta.url)) }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+    });
+    expect(out.trim()).toBe(String(2 * DIM));
+  });
+});
