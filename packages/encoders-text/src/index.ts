@@ -43,5 +43,22 @@ export { UseTokenizer, type UseVocabulary } from "./use/tokenizer.js";
 export { readUseVocabulary, USE_MODEL_PACKAGE } from "./use/model-files.js";
 export { useStep } from "./use/step.js";
 export { neighborTextsStep } from "./neighbor-texts/step.js";
+export {
+  trainWord2Vec,
+  type TrainOptions as Word2VecTrainOptions,
+  type Word2VecOptions,
+  type Word2VecResult,
+  type Word2VecStats,
+} from "./word2vec/word2vec.js";
+export { jsonlCorpus, textFileCorpus, textsCorpus, type Corpus, type FileCorpusOptions } from "./word2vec/corpus.js";
+export { defaultTokenize, type Tokenizer } from "./word2vec/tokenize.js";
+export {
+  encodeWord2VecFormat,
+  loadWord2VecFormat,
+  saveWord2VecFormat,
+  type LoadWord2VecOptions,
+  type SaveWord2VecOptions,
+} from "./word2vec/format.js";
+export { word2vecStep } from "./word2vec/step.js";
 export { plugin } from "./plugin.js";
 export { VERSION } from "./version.js";
