@@ -151,8 +151,8 @@ export function fillExpTable(t: usize): void {
  * `h` in `e` (zeroed by the caller) and updates syn1neg. The positive word and the negatives are drawn
  * first and all their dot products taken before any update (two rows per pass, so their cache misses
  * overlap); word2vec.c interleaves the two, which differs only when a row is drawn twice in one step.
- * Negative k comes from bucket b uniform in [0, vocab): k = b when a second draw is below
- * threshold[b], else alias[b]. `tg` is scratch for (negative + 1) targets and as many floats.
+ * Negative k comes from bucket b uniform in [0, vocab): k = b when a coin is below threshold[b],
+ * else alias[b]. `tg` is scratch for (negative + 1) targets and as many floats.
  * Returns the advanced random state.
  */
 @inline function negSampling(
@@ -163,11 +163,12 @@ export function fillExpTable(t: usize): void {
   store<i32>(tg, word);
   let n = 1;
   for (let d = 0; d < negative; d++) {
+    // One draw gives both the bucket (high half of x·V) and the coin (low half, uniform given the bucket).
     rng = nextRandom(rng);
-    const b = below(rng, vocab);
+    const m = ((rng >> 16) & 0xffffffff) * <u64>vocab;
+    const b = <i32>(m >> 32);
     const slot = alias + (<usize>b << 3);
-    rng = nextRandom(rng);
-    const target = <u32>(rng >> 16) < load<u32>(slot) ? b : load<i32>(slot, 4);
+    const target = <u32>m < load<u32>(slot) ? b : load<i32>(slot, 4);
     if (target == word) continue;
     store<i32>(tg + (<usize>n << 2), target);
     n++;

@@ -62,7 +62,7 @@ export async function run({ log }) {
   const wordsim = await evaluateWordPairs(wv, `${EVAL}/wordsim353.tsv`);
   log(`analogies: ${(analogies.accuracy * 100).toFixed(2)} % of ${analogies.evaluated} questions (${analogies.questions} in the file); WordSim-353 Spearman ${wordsim.spearman.toFixed(3)} on ${wordsim.pairs} pairs`);
 
-  const speedTarget = 0.7 * GENSIM.effectiveWordsPerSecond2Threads;
+  const speedTarget = Math.round(0.7 * GENSIM.effectiveWordsPerSecond2Threads);
   const dAnalogy = Math.abs(analogies.accuracy - GENSIM.analogyAccuracy) * 100;
   const dSpearman = Math.abs(wordsim.spearman - GENSIM.wordsim353Spearman) * 100;
   return {

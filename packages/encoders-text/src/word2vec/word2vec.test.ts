@@ -179,6 +179,16 @@ describe("trainWord2Vec", () => {
     expect((await errorOf(trainWord2Vec(textsCorpus([1 as unknown as string]), quick))).code).toBe("E_CORPUS");
   });
 
+  it("splits sentences longer than 10,000 words (and chunks) without losing a word", async () => {
+    const oneLine = moby.slice(0, 3000).join(" "); // ≈ 60k tokens on one line
+    const tokens = defaultTokenize(oneLine).length;
+    expect(tokens).toBeGreaterThan(30_000);
+    const { wordVectors, stats } = await trainWord2Vec(textsCorpus([oneLine]), { ...quick, sample: 0, epochs: 1 });
+    expect(stats.sentences).toBe(1);
+    expect(stats.effectiveWords).toBe(stats.corpusWords);
+    expect(wordVectors.vectors.every((v) => Number.isFinite(v))).toBe(true);
+  });
+
   it("stops with E_CANCELLED when aborted mid-training", async () => {
     const ac = new AbortController();
     const p = trainWord2Vec(textsCorpus(moby), { ...quick, epochs: 50 }, { signal: ac.signal, onProgress: (done) => done > 0 && ac.abort() });
