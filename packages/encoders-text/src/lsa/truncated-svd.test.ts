@@ -115,7 +115,7 @@ describe("TruncatedSvd", () => {
     for (let i = 0; i < narrow.rows; i++) for (let j = 0; j < narrow.cols; j++) expect(b[j * narrow.rows + i]).toBe(a[i * narrow.cols + j]);
   });
 
-  it("refuses bad options and too many components", async () => {
+  it("refuses bad options and too many components; stops on an aborted signal", async () => {
     expect(() => new TruncatedSvd({ components: 0 })).toThrow(expect.objectContaining({ code: "E_PARAM" }));
     expect(() => new TruncatedSvd({ powerIterations: -1 })).toThrow(expect.objectContaining({ code: "E_PARAM" }));
     await expect(new TruncatedSvd({ components: 41 }).fit(narrow)).rejects.toMatchObject({ code: "E_TOO_FEW_POINTS" });
@@ -123,5 +123,8 @@ describe("TruncatedSvd", () => {
     const svd = new TruncatedSvd({ components: 5 });
     await svd.fit(narrow);
     expect(() => svd.transform(wide)).toThrow(expect.objectContaining({ code: "E_DIM_MISMATCH" }));
+    const ac = new AbortController();
+    ac.abort();
+    await expect(new TruncatedSvd({ components: 5 }).fit(narrow, { signal: ac.signal })).rejects.toMatchObject({ code: "E_CANCELLED" });
   });
 });
