@@ -242,7 +242,8 @@ export async function trainWord2Vec(corpus: Corpus, options: Word2VecOptions = {
     let nWords = 0;
     let nSent = 0;
     let done = 0;
-    const alphaAt = (words: number) => o.alpha - ((o.alpha - o.minAlpha) * words) / total;
+    // Clamped: a corpus that grew between passes must not drive the rate below minAlpha.
+    const alphaAt = (words: number) => Math.max(o.minAlpha, o.alpha - ((o.alpha - o.minAlpha) * words) / total);
     const post = async (chunkIds: Int32Array, chunkLens: Int32Array) => {
       const slot = await kernel.acquire();
       kernel.i32(L.slotIds[slot]!, chunkIds.length).set(chunkIds);
@@ -253,7 +254,7 @@ export async function trainWord2Vec(corpus: Corpus, options: Word2VecOptions = {
     };
     // The first epoch's chunks of word ids, kept (within cacheMb) so later epochs need not re-read
     // and re-tokenise the corpus; dropped as soon as they outgrow the budget.
-    let cache: [Int32Array, Int32Array][] | undefined = o.cacheMb > 0 ? [] : undefined;
+    let cache: [Int32Array, Int32Array][] | undefined = o.cacheMb > 0 && o.epochs > 1 ? [] : undefined;
     let cacheBytes = 0;
     // What was trained on, word by word (first epoch): part of the space id.
     const streamHash = createHash("sha256");
