@@ -156,6 +156,34 @@ describe("latentflow CLI", () => {
     expect(bad.err()).toMatch(/has no step 'nope'/);
   });
 
+  it("prints a step's output at the end of a run (--show) and later (show latest)", async () => {
+    const file = join(dir, "show.yaml");
+    await writeFile(
+      file,
+      `version: 1\nsteps:\n  train: { uses: core/read-idx, with: { images: ${mnist}/train-images-idx3-ubyte, labels: ${mnist}/train-labels-idx1-ubyte, limit: 500, idPrefix: train- } }\n  test: { uses: core/read-idx, with: { images: ${mnist}/t10k-images-idx3-ubyte, labels: ${mnist}/t10k-labels-idx1-ubyte, limit: 3, idPrefix: test- } }\n  nn: { uses: core/knn, in: { base: train, queries: test }, with: { k: 2 } }\n`,
+    );
+    const home = join(dir, "home-show");
+    const c = capture();
+    expect(await main(["--home", home, "run", file, "--show", "nn", "--limit", "2"], c.io)).toBe(EXIT.ok);
+    const train = parseIdx(await readFile(join(mnist, "train-images-idx3-ubyte")));
+    const test = parseIdx(await readFile(join(mnist, "t10k-images-idx3-ubyte")));
+    const ref = knnReference(Float32Array.from(train.data.subarray(0, 500 * 784)), Float32Array.from(test.data.subarray(0, 3 * 784)), 784, 2);
+    const shown = c.out().slice(c.out().indexOf("── nn ──"));
+    expect(shown).toContain("▸ test-0");
+    expect(shown).toContain(`1. ${ref.distances[0]!.toFixed(4)}  train-${ref.indices[0]}`);
+    expect(shown).toContain(`2. ${ref.distances[1]!.toFixed(4)}  train-${ref.indices[1]}`);
+    expect(shown).toContain("… 1 more (--limit)");
+    const later = capture();
+    expect(await main(["--home", home, "show", "latest", "nn"], later.io)).toBe(EXIT.ok);
+    expect(later.out()).toContain("▸ test-2");
+    const vectors = capture();
+    expect(await main(["--home", home, "show", "latest", "test"], vectors.io)).toBe(EXIT.ok);
+    expect(vectors.out()).toMatch(/^3 vectors in space 'pixels\/28x28' \(dim 784, l2\)/);
+    const bad = capture();
+    expect(await main(["--home", home, "run", file, "--show", "nope"], bad.io)).toBe(EXIT.invalid);
+    expect(bad.err()).toMatch(/no step 'nope'/);
+  });
+
   it("stops on SIGINT with exit code 130, leaving a consistent cache that the next run resumes from", async () => {
     const file = join(dir, "sigint.yaml");
     await writeFile(file, pipeline({ trainLimit: 6000, testLimit: 1000, shard: 100 }));

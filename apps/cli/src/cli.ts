@@ -23,6 +23,7 @@ import { writeProjector } from "@latentflow/core/io";
 import { dashboardModule, fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
 import { loadPlugins } from "./plugins.js";
 import { createReporter, type OutputMode } from "./progress.js";
+import { renderOutput } from "./show.js";
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 130 } as const;
@@ -101,6 +102,20 @@ function describeValue(value: unknown, type: string): unknown {
   return value;
 }
 
+/** The stored output `target` (step, or step.port) of a run; the error names what there is. */
+async function stepOutput(store: ArtifactStore, run: RunRecord, target: string): Promise<{ value: unknown; type: string; port: string }> {
+  const [stepId, port] = target.split(".");
+  const step = run.steps[stepId!];
+  if (!step) throw new LatentflowError("E_NOT_FOUND", `run ${run.id} has no step '${stepId}'`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
+  const ports = Object.keys(step.outputs);
+  const chosen = port ?? (ports.length === 1 ? ports[0] : undefined);
+  const out = chosen ? step.outputs[chosen] : undefined;
+  if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${run.id} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
+  const m = await store.stat(out.key);
+  if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
+  return { value: await loadArtifactValue(store, m), type: m.type, port: chosen! };
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   let code: number = EXIT.ok;
@@ -112,7 +127,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   /** Runs a plan with signals wired to cancellation, progress shown, and the summary printed. */
-  const execute = async (plan: Plan, executor: Executor, store: ArtifactStore, runs: RunStore, opts: { concurrency?: number; force?: boolean; only?: string[]; json?: boolean; runId?: string }) => {
+  const execute = async (plan: Plan, executor: Executor, store: ArtifactStore, runs: RunStore, opts: { concurrency?: number; force?: boolean; only?: string[]; json?: boolean; runId?: string; show?: string[]; limit?: number }) => {
+    for (const target of opts.show ?? []) {
+      const id = target.split(".")[0]!;
+      if (!plan.nodes.some((n) => n.id === id)) {
+        throw new LatentflowError("E_NOT_FOUND", `--show ${target}: the pipeline has no step '${id}'`, { hint: `steps: ${plan.nodes.map((n) => n.id).join(", ")}` });
+      }
+    }
     const controller = new AbortController();
     const onSigint = () => {
       io.stderr("\ncancelling: letting running steps stop; finished work stays cached\n");
@@ -140,6 +161,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       process.off("SIGTERM", onSigint);
     }
     if (mode !== "json") await summarize(store, record, plan, io);
+    // Whatever finished is shown, even when a later step failed.
+    for (const target of opts.show ?? []) {
+      if (record.steps[target.split(".")[0]!]?.status !== "succeeded") {
+        io.stderr(`--show ${target}: the step did not succeed in this run\n`);
+        continue;
+      }
+      const { value, type } = await stepOutput(store, record, target);
+      io.stdout(`\n── ${target} ──\n${renderOutput(value, type, opts.limit)}`);
+    }
     code = record.status === "succeeded" ? EXIT.ok : record.status === "cancelled" ? EXIT.cancelled : EXIT.failed;
   };
 
@@ -154,9 +184,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option("--only <steps...>", "run only these steps and what they need")
       .option("--plugins <names...>", "extra plugin packages to load")
       .option("--store <where>", "queue executor: 'redis' (default) or a directory every worker mounts")
-      .option("--json", "NDJSON events on stdout, final record last"),
+      .option("--json", "NDJSON events on stdout, final record last")
+      .option("--show <steps...>", "print these steps' outputs when the run ends (step or step.port)")
+      .option("--limit <n>", "--show: most rows printed per output", (v) => Number.parseInt(v, 10), 20),
     false,
-  ).action(async (file: string, opts: FleetOptions & { executor: string; concurrency?: number; force?: boolean; only?: string[]; plugins?: string[]; json?: boolean }) => {
+  ).action(async (file: string, opts: FleetOptions & { executor: string; concurrency?: number; force?: boolean; only?: string[]; plugins?: string[]; json?: boolean; show?: string[]; limit?: number }) => {
     const { plan } = await preparePipeline(file, opts.plugins);
     if (opts.executor === "queue") {
       const q = await queueModule();
@@ -378,6 +410,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         }
       }
       throw new LatentflowError("E_NOT_FOUND", `no run or artifact '${id}' in ${h.dir}`, { hint: "'latentflow runs' lists runs; run records list their artifacts' keys" });
+    });
+
+  program
+    .command("show")
+    .description("print a run's output: records and json in full, vectors and models summarised")
+    .argument("<run-id>", "a run id, or 'latest'")
+    .argument("<step>", "step id, or step.port when the step has several outputs")
+    .option("--limit <n>", "most rows printed", (v) => Number.parseInt(v, 10), 20)
+    .action(async (runId: string, target: string, opts: { limit: number }) => {
+      const h = home(program.opts());
+      const run = runId === "latest" ? (await h.runs.list()).at(-1) : await h.runs.load(runId);
+      if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
+      const { value, type } = await stepOutput(h.store, run, target);
+      io.stdout(renderOutput(value, type, opts.limit));
     });
 
   program
