@@ -167,7 +167,7 @@ describe("latentflow CLI", () => {
     expect(await main(["--home", home, "run", file, "--show", "nn", "--limit", "2"], c.io)).toBe(EXIT.ok);
     const train = parseIdx(await readFile(join(mnist, "train-images-idx3-ubyte")));
     const test = parseIdx(await readFile(join(mnist, "t10k-images-idx3-ubyte")));
-    const ref = knnReference(Float32Array.from(train.data.subarray(0, 500 * 784)), Float32Array.from(test.data.subarray(0, 3 * 784)), 784, 2);
+    const ref = knnReference(Float32Array.from(train.data.subarray(0, 500 * 784) as Uint8Array), Float32Array.from(test.data.subarray(0, 3 * 784) as Uint8Array), 784, 2);
     const shown = c.out().slice(c.out().indexOf("── nn ──"));
     expect(shown).toContain("▸ test-0");
     expect(shown).toContain(`1. ${ref.distances[0]!.toFixed(4)}  train-${ref.indices[0]}`);
