@@ -29,10 +29,21 @@ export function sha256(data: string | Uint8Array): string {
 /** Hash of several parts, unambiguous about where one part ends. */
 export function hashParts(...parts: (string | Uint8Array)[]): string {
   const h = createHash("sha256");
+  // Hashes `<byte length>:<bytes>` for each part. Text parts in a row are fed as one string (its UTF-8
+  // bytes are theirs, one after another): the same bytes with fewer calls.
+  let text = "";
   for (const p of parts) {
-    const bytes = typeof p === "string" ? Buffer.from(p, "utf8") : p;
-    h.update(`${bytes.length}:`);
-    h.update(bytes);
+    if (typeof p === "string") {
+      text += `${Buffer.byteLength(p, "utf8")}:${p}`;
+      continue;
+    }
+    if (text) {
+      h.update(text, "utf8");
+      text = "";
+    }
+    h.update(`${p.length}:`);
+    h.update(p);
   }
+  if (text) h.update(text, "utf8");
   return h.digest("hex");
 }

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, loadArtifactValue, loadPipelineText, type RunEvent, type RunRecord } from "@latentflow/core";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, initialRecord, loadArtifactValue, loadPipelineText, type RunEvent, type RunRecord } from "@latentflow/core";
 import { contractPlugin } from "@latentflow/contract-tests";
 import { redisOptions } from "./connection.js";
-import { jobData, type StepJobResult } from "./executor/job.js";
+import { jobData, jobIdFor, type StepJobResult } from "./executor/job.js";
 import { QueueExecutor } from "./executor/queue-executor.js";
 import { RedisArtifactStore } from "./store/redis-store.js";
 import { dropPrefix, killAll, REDIS_URL, spawnWorker, TestRedisServer, uniquePrefix, type SpawnedWorker } from "./test-support.js";
@@ -69,6 +69,39 @@ describe("the fleet against real Redis and worker processes", () => {
     // Same cache keys too: the records name the same artifacts.
     for (const id of Object.keys(local.steps)) expect(fleet.steps[id]!.key).toBe(local.steps[id]!.key);
     expect((await executor.runs.load(fleet.id))?.status).toBe("succeeded");
+  });
+
+  it("stores the small outputs workers hand back, and takes them from a finished job's result on resume", async () => {
+    workers.push(await spawnWorker({ redis: REDIS_URL, prefix, concurrency: 2 }));
+    const { executor, store } = setup();
+    const yaml = "version: 1\nsteps:\n  a: { uses: contract/numbers, with: { n: 3 } }\n  b: { uses: contract/sum, in: { records: a } }\n";
+    const rec = await executor.run(plan(yaml), { store });
+    expect(rec.status).toBe("succeeded");
+    // Every output the record names is in the store, as recorded.
+    for (const s of Object.values(rec.steps)) for (const o of Object.values(s.outputs)) expect((await store.stat(o.key))?.hash).toBe(o.hash);
+
+    // A coordinator that died after its step's job finished, before storing what the job handed back.
+    const p = plan("version: 1\nsteps:\n  c: { uses: contract/numbers, with: { n: 4, start: 7 } }\n");
+    const node = p.nodes[0]!;
+    const runId = "inline-resume";
+    const data = { ...jobData(node, { runId, seed: p.spec.seed, baseDir: p.baseDir, force: false, store: { kind: "redis" as const, prefix }, inputs: {} }), inlineBytes: 8192 };
+    const connection = redisOptions(REDIS_URL);
+    const queue = new Queue("default", { connection, prefix });
+    const events = new QueueEvents("default", { connection, prefix });
+    closers.push(() => queue.close(), () => events.close());
+    await events.waitUntilReady();
+    const job = await queue.add(node.uses, data, { jobId: jobIdFor(runId, "c") });
+    const result = (await job.waitUntilFinished(events)) as StepJobResult;
+    expect(result.inline).toHaveLength(1);
+    const key = result.outputs.records!.key;
+    expect(await store.has(key)).toBe(false);
+    await executor.runs.save(initialRecord(p, runId, "queue", new Set(["c"])));
+    const resumed = await executor.run(p, { store, runId });
+    expect(resumed.status).toBe("succeeded");
+    expect(resumed.steps.c!.outputs.records!.hash).toBe(result.outputs.records!.hash);
+    expect((await store.stat(key))?.hash).toBe(result.outputs.records!.hash);
+    const local = await new LocalExecutor().run(p, { store: new FsArtifactStore(join(dir, "local")) });
+    expect(hashes(resumed)).toEqual(hashes(local));
   });
 
   it("runs the shards of a sharded step as jobs of their own, shared by the workers, and gathers them in order", async () => {

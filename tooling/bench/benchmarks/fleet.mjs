@@ -224,6 +224,7 @@ export async function run({ log }) {
       const { value: rec, counts } = await counting(
         [
           ["Queue.add", Queue.prototype, "add"],
+          ["Queue.addBulk", Queue.prototype, "addBulk"],
           ["Job.fromId", Job, "fromId"],
           ["Queue.getJobState", Queue.prototype, "getJobState"],
           ["RedisRunStore.save", RedisRunStore.prototype, "save"],

@@ -25,6 +25,12 @@ export interface StepEnv {
   force: boolean;
   concurrency: number;
   scratchDir?: string;
+  /**
+   * A cache key the caller has just found absent from the store (e.g. a fleet's coordinator, looking up
+   * many steps in one round trip): when the step's key is this one, `runStep` skips its own lookup. Puts
+   * stay first-writer-wins, so an artifact stored meanwhile by someone else is kept and returned.
+   */
+  absentKey?: string;
   onProgress?(done: number, total?: number, message?: string): void;
   onRetry?(attempt: number, delayMs: number, error: unknown): void;
   onAttempt?(attempt: number): void;
@@ -128,7 +134,7 @@ export async function keyForNode(node: PlanNode, inputs: Record<string, Artifact
 export async function runStep(node: PlanNode, inputs: Record<string, ArtifactManifest>, env: StepEnv): Promise<StepResult> {
   if (env.signal.aborted) throw cancelled();
   const key = await keyForNode(node, inputs, env.baseDir);
-  if (!env.force) {
+  if (!env.force && env.absentKey !== key) {
     const hit = await cachedOutputs(env.store, node, key);
     if (hit) {
       return { key, cache: "hit", attempts: 0, outputs: Object.fromEntries(Object.entries(hit).map(([p, m]) => [p, toRecord(m)])), skipped: skippedFrom(hit) };
@@ -296,14 +302,27 @@ async function callOnce(
   env: StepEnv,
   shard: StepContext["shard"],
 ): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[]; items: Record<string, number | undefined> }> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(env.signal.reason);
-  env.signal.addEventListener("abort", onAbort, { once: true });
+  // The step's signal is made on first use (most trivial steps never look at it), following the run's
+  // signal and this call's timeout from then on.
+  let controller: AbortController | undefined;
+  let timedOut: unknown;
+  const onAbort = () => controller!.abort(env.signal.reason);
+  const signal = (): AbortSignal => {
+    if (!controller) {
+      controller = new AbortController();
+      if (timedOut !== undefined) controller.abort(timedOut);
+      else if (env.signal.aborted) controller.abort(env.signal.reason);
+      else env.signal.addEventListener("abort", onAbort, { once: true });
+    }
+    return controller.signal;
+  };
   // Made on first use: most steps never touch it, and a directory per call costs milliseconds.
   let scratch: string | undefined;
   const scratchDir = () => (scratch ??= mkdtempSync(join(env.scratchDir ?? tmpdir(), `latentflow-${node.id}-`)));
   const skipped: SkippedItem[] = [];
   const offset = shard?.offset ?? 0;
+  // Seeded on first use too: hashing the seed is work most steps never need.
+  let rng: StepContext["rng"] | undefined;
   const ctx: StepContext = {
     runId: env.runId,
     stepId: node.id,
@@ -313,8 +332,12 @@ async function callOnce(
     progress: (done, total, message) => {
       if (!shard) env.onProgress?.(done, total, message);
     },
-    signal: controller.signal,
-    rng: createRng(`${env.seed}/${node.id}/${shard?.index ?? ""}`),
+    get signal() {
+      return signal();
+    },
+    get rng() {
+      return (rng ??= createRng(`${env.seed}/${node.id}/${shard?.index ?? ""}`));
+    },
     get scratchDir() {
       return scratchDir();
     },
@@ -346,7 +369,8 @@ async function callOnce(
           new Promise<never>((_, rej) => {
             timer = setTimeout(() => {
               const err = new LatentflowError("E_TIMEOUT", `step '${node.id}' did not finish within ${node.spec.timeoutMs} ms`, { hint: "raise 'timeout:' on the step, or shard it" });
-              controller.abort(err);
+              timedOut = err;
+              controller?.abort(err);
               rej(err);
             }, node.spec.timeoutMs);
           }),
@@ -364,7 +388,7 @@ async function callOnce(
     return { outputs, skipped, items };
   } finally {
     if (timer) clearTimeout(timer);
-    env.signal.removeEventListener("abort", onAbort);
+    if (controller) env.signal.removeEventListener("abort", onAbort);
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import type { OnError, PlanNode, StepResult } from "@latentflow/core";
+import type { ArtifactManifest, OnError, PlanNode, StepResult } from "@latentflow/core";
 
 /** Where a job's artifacts live, by reference: workers open the store themselves. */
 export type StoreRef = { kind: "redis"; prefix: string; ttlSeconds?: number } | { kind: "fs"; root: string };
@@ -22,12 +22,29 @@ export interface StepJobData {
   baseDir: string;
   force: boolean;
   store: StoreRef;
+  /**
+   * Set by a coordinator that stores small outputs itself: outputs of up to this many bytes in all come back
+   * in the job's result (`inline`) instead of being stored by the worker. Never set on sharded steps.
+   */
+  inlineBytes?: number;
+  /** Set when the coordinator found this cache key (the step's) not cached: the worker skips its lookup. */
+  absentKey?: string;
   /** Set on a shard's job: run only this shard of a sharded step (its parent job gathers). */
   shardIndex?: number;
 }
 
-/** A step job's result: the step runner's result, with attempts counted over BullMQ's attempts. */
-export type StepJobResult = StepResult;
+/** An output handed back in a job's result, for the coordinator to store: its manifest (as the worker built it) and its files, base64-encoded. */
+export interface InlineArtifact {
+  manifest: ArtifactManifest;
+  files: Record<string, string>;
+}
+
+/**
+ * A step job's result: the step runner's result, with attempts counted over BullMQ's attempts. Outputs in
+ * `inline` are not in the store yet: their manifests in `outputs` are the worker's, and the coordinator
+ * stores them (first writer wins) and takes the stored manifests before the step counts as done.
+ */
+export type StepJobResult = StepResult & { inline?: InlineArtifact[] };
 
 /** Progress messages a worker sends through `job.updateProgress`. */
 export type StepJobProgress = { kind: "start"; attempt: number } | { kind: "progress"; done: number; total?: number; message?: string };

@@ -14,9 +14,12 @@ import {
   outputKey,
   shardCount,
   silentLogger,
+  stepKey,
   type ArtifactManifest,
   type ArtifactStore,
   type Executor,
+  type OutputRecord,
+  type PortType,
   type Plan,
   type PlanNode,
   type RunOptions,
@@ -25,6 +28,7 @@ import {
 import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
+import { batcher, Failed } from "./batch.js";
 import { decodeFailure, encodeFailure, jobData, jobIdFor, queueOf, shardJobIdFor, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./job.js";
 
 export interface QueueExecutorOptions {
@@ -42,6 +46,12 @@ export interface QueueExecutorOptions {
   plugins?: string[];
 }
 
+/** Outputs of up to this many bytes per step come back in the job's result and the coordinator stores them. */
+const INLINE_BYTES = 8 * 1024;
+
+/** Stores of handed-back outputs go out at most this often (each a round trip for all steps finished meanwhile). */
+const PUT_INTERVAL_MS = 8;
+
 type Outcome = { ok: true; value: StepJobResult } | { ok: false; reason: string };
 
 /** The store reference workers receive: they open the same store themselves. */
@@ -58,6 +68,10 @@ async function stepCached(store: ArtifactStore, node: PlanNode, inputs: Record<s
   const key = await keyForNode(node, inputs, baseDir);
   for (const port of Object.keys(node.step.outputs)) if (!(await store.has(outputKey(key, port)))) return false;
   return true;
+}
+
+function isStepResult(v: unknown): v is StepJobResult {
+  return typeof v === "object" && v !== null && typeof (v as StepJobResult).key === "string" && typeof (v as StepJobResult).outputs === "object";
 }
 
 /** The gathering job's result, with shard counts and attempts taken from the shard jobs themselves. */
@@ -114,8 +128,9 @@ export class QueueExecutor implements Executor {
     if (previous) record.startedAt = previous.startedAt;
     const started = Date.now();
     // Coalesced writes: rewriting the whole record at every step start and end made the coordinator the
-    // fleet's bottleneck (see docs/fleet.md, Benchmark).
-    const saver = createRecordSaver(record, records, log);
+    // fleet's bottleneck (see docs/fleet.md, Benchmark). The record grows with the steps, so big runs write
+    // it less often (200 ms apart for a few steps, up to 1 s for hundreds); jobs show live state meanwhile.
+    const saver = createRecordSaver(record, records, log, Math.min(1000, 200 + 2 * selected.size));
     const save = () => saver.save();
 
     const nodes = plan.nodes.filter((n) => selected.has(n.id));
@@ -144,29 +159,62 @@ export class QueueExecutor implements Executor {
     const shardOfJob = new Map<string, { stepId: string; count: number; done: Set<string> }>();
     const flows = new FlowProducer({ connection, prefix: this.prefix });
     flows.on("error", () => {});
-    // Settling jobs, by job id; a `completed` event hands over the job's return value directly.
-    const wake = new Map<string, (returnvalue?: string) => void>();
-    const early = new Map<string, string | undefined>();
+    // Settling jobs, by job id; a `completed` event hands over the job's return value directly (QueueEvents
+    // has parsed it already).
+    const wake = new Map<string, (returnvalue?: unknown) => void>();
+    const early = new Map<string, unknown>();
+    // Step starts come from BullMQ's own `active` events (workers send no event of their own for them):
+    // the highest attempt announced, by step, and the retries (`delayed` events) heard, by job.
+    const activeSeen = new Map<string, number>();
+    const retriesSeen = new Map<string, number>();
+    // The safety-net poll: one timer for the whole run, checking the jobs that have settled for a while.
+    const settling = new Map<string, { check: () => Promise<void>; since: number; q: Queue }>();
     let eventChain = Promise.resolve();
     for (const name of new Set(nodes.map(queueOf))) {
       const q = new Queue<StepJobData, StepJobResult>(name, { connection, prefix: this.prefix });
       q.on("error", () => {});
-      const qe = new QueueEvents(name, { connection, prefix: this.prefix });
+      // Events are read from the stream's last entry as it is now, not from whenever the reader's first XREAD
+      // reaches Redis: a job finishing in between would otherwise go unheard (until the poll).
+      const [last] = await this.client.xrevrange(`${q.toKey("events")}`, "+", "-", "COUNT", 1);
+      const qe = new QueueEvents(name, { connection, prefix: this.prefix, lastEventId: last?.[0] ?? "0-0" });
       qe.on("error", () => {});
+      const started = (stepId: string, attempt: number) => {
+        const rec = record.steps[stepId]!;
+        rec.attempts = Math.max(rec.attempts, attempt);
+        emit({ type: "step-start", runId, stepId, attempt });
+      };
+      qe.on("active", ({ jobId }) => {
+        const stepId = stepOfJob.get(jobId);
+        if (stepId) {
+          // Not another attempt: a sharded step's gathering job, a stalled job taken again.
+          const n = (retriesSeen.get(jobId) ?? 0) + 1;
+          if ((activeSeen.get(stepId) ?? 0) >= n) return;
+          activeSeen.set(stepId, n);
+          started(stepId, n);
+          return;
+        }
+        const shard = shardOfJob.get(jobId);
+        if (shard && !activeSeen.has(shard.stepId)) {
+          activeSeen.set(shard.stepId, 1);
+          started(shard.stepId, 1);
+        }
+      });
       qe.on("progress", ({ jobId, data }) => {
         const stepId = stepOfJob.get(jobId);
         const p = data as StepJobProgress;
         if (!stepId || typeof p !== "object") return;
+        // Workers of an earlier version announce each attempt themselves.
         if (p.kind === "start") {
-          const rec = record.steps[stepId]!;
-          rec.attempts = Math.max(rec.attempts, p.attempt);
-          emit({ type: "step-start", runId, stepId, attempt: p.attempt });
+          if ((activeSeen.get(stepId) ?? 0) >= p.attempt) return;
+          activeSeen.set(stepId, p.attempt);
+          started(stepId, p.attempt);
         } else emit({ type: "step-progress", runId, stepId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) });
       });
       // A failed attempt with attempts left goes to BullMQ's delayed set (the backoff): that is a retry.
       qe.on("delayed", ({ jobId, delay }) => {
         const stepId = stepOfJob.get(jobId);
         if (!stepId) return;
+        retriesSeen.set(jobId, (retriesSeen.get(jobId) ?? 0) + 1);
         eventChain = eventChain.then(async () => {
           const job = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
           const at = Number(delay);
@@ -202,6 +250,27 @@ export class QueueExecutor implements Executor {
       removeOnFail: { age: this.keep },
     });
 
+    // Jobs of steps that become ready together are added with one `addBulk` per queue (one round trip).
+    type NewJob = { name: string; data: StepJobData; opts: ReturnType<typeof jobOpts> };
+    const adders = new Map<Queue, (job: NewJob) => Promise<void>>();
+    const addSoon = (q: Queue, job: NewJob) => {
+      let a = adders.get(q);
+      if (!a) {
+        a = batcher<NewJob, void>(async (jobs) => {
+          try {
+            await q.addBulk(jobs);
+            return jobs.map(() => undefined);
+          } catch {
+            // One bad job fails the whole bulk: add them one by one, so each gets its own outcome.
+            const each = await Promise.allSettled(jobs.map((j) => q.add(j.name, j.data, j.opts)));
+            return each.map((r) => (r.status === "rejected" ? new Failed(r.reason) : undefined));
+          }
+        });
+        adders.set(q, a);
+      }
+      return a(job);
+    };
+
     /** Enqueues a step's job (or flow); false when a job from an earlier coordinator was there already. */
     const add = async (node: PlanNode, data: StepJobData, shards?: number): Promise<boolean> => {
       const q = queues.get(queueOf(node))!;
@@ -219,7 +288,7 @@ export class QueueExecutor implements Executor {
         await q.remove(jobId, { removeChildren: true }).catch(() => {});
       }
       if (!shards) {
-        await q.add(node.uses, data, jobOpts(node, jobId));
+        await addSoon(q, { name: node.uses, data, opts: jobOpts(node, jobId) });
         return true;
       }
       // Each shard is a job of its own, so the fleet shares them; the step's job runs once they are all
@@ -237,6 +306,56 @@ export class QueueExecutor implements Executor {
         })),
       });
       return true;
+    };
+
+    // Cache lookups of steps that become ready together, in one round trip (a pipeline on a Redis store): a
+    // step found missing is enqueued with that key as `absentKey`, and its worker skips its own lookup — one
+    // round trip fewer on the path of every step that computes.
+    const lookup = batcher<string, boolean>((keys) => {
+      const store = options.store;
+      return store instanceof RedisArtifactStore ? store.hasMany(keys) : Promise.all(keys.map((k) => store.has(k)));
+    });
+    /** The step's cache key if the coordinator can compute it (no fingerprint to read) and finds it not cached. */
+    const absentKey = async (node: PlanNode): Promise<string | undefined> => {
+      if (options.force || node.step.fingerprint || (node.spec.shard && node.step.shardable)) return undefined;
+      const hashes: Record<string, string> = {};
+      for (const [port, r] of Object.entries(node.inputs)) hashes[port] = outputsOf.get(r.step)![r.port]!.hash;
+      const key = stepKey(node, hashes);
+      try {
+        const present = await Promise.all(Object.keys(node.step.outputs).map((port) => lookup(outputKey(key, port))));
+        return present.every(Boolean) ? undefined : key;
+      } catch (e) {
+        log.debug(`cache lookup of step ${node.id}: ${(e as Error).message}`);
+        return undefined; // the worker looks up itself
+      }
+    };
+
+    // Small outputs that workers handed back in their results: stored here before their step counts as done,
+    // those of steps finishing together in one round trip (`putMany` on a Redis store). First writer wins, as
+    // for any put: the outputs recorded are the stored ones.
+    type Put = { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest };
+    const put = batcher<Put, ArtifactManifest>(async (items) => {
+      const store = options.store;
+      if (store instanceof RedisArtifactStore) return store.putMany(items);
+      const out: ArtifactManifest[] = [];
+      for (const it of items) out.push(await store.put(it.key, it.type, it.files, it.info));
+      return out;
+    }, PUT_INTERVAL_MS);
+    const storeInline = async (r: StepJobResult): Promise<Record<string, OutputRecord>> => {
+      const items = r.inline!.map(({ manifest: m, files }) => ({
+        key: m.key,
+        type: m.type,
+        files: Object.fromEntries(Object.entries(files).map(([name, b64]) => [name, new Uint8Array(Buffer.from(b64, "base64"))])),
+        ...(m.info ? { info: m.info } : {}),
+        manifest: m,
+      }));
+      const stored = new Map((await Promise.all(items.map(put))).map((m) => [m.key, m]));
+      const outputs: Record<string, OutputRecord> = {};
+      for (const [port, out] of Object.entries(r.outputs)) {
+        const m = stored.get(out.key);
+        outputs[port] = m ? { key: m.key, hash: m.hash, type: m.type, size: m.size } : out;
+      }
+      return outputs;
     };
 
     /** Why a flow failed: the first failed shard's own reason, not BullMQ's "child failed". */
@@ -257,7 +376,7 @@ export class QueueExecutor implements Executor {
         let done = false;
         const finish = (o: Outcome) => {
           done = true;
-          clearInterval(timer);
+          settling.delete(jobId);
           wake.delete(jobId);
           resolve(o);
         };
@@ -288,20 +407,22 @@ export class QueueExecutor implements Executor {
           }
         };
         wake.set(jobId, (returnvalue) => {
-          if (returnvalue !== undefined && !shards && !done) {
-            // The event carries the result: no need to read the job back from Redis.
+          if (done) return;
+          let value = returnvalue;
+          if (typeof value === "string") {
             try {
-              finish({ ok: true, value: JSON.parse(returnvalue) as StepJobResult });
-              return;
+              value = JSON.parse(value);
             } catch {
-              // not JSON: read the job instead
+              value = undefined;
             }
           }
-          void check();
+          // The event carries the result: no need to read the job back from Redis.
+          if (!shards && isStepResult(value)) finish({ ok: true, value });
+          else void check();
         });
-        // The poll is a safety net for events missed (e.g. while Redis restarts); a job just added needs no
-        // first look, one found from an earlier coordinator does.
-        const timer = setInterval(() => void check(), this.pollMs);
+        // The run's poll is a safety net for events missed (e.g. while Redis restarts); a job just added needs
+        // no first look, one found from an earlier coordinator does.
+        settling.set(jobId, { check, since: Date.now(), q });
         if (early.has(jobId)) {
           const rv = early.get(jobId);
           early.delete(jobId);
@@ -310,7 +431,8 @@ export class QueueExecutor implements Executor {
       });
     };
 
-    const outputsOf = new Map<string, Record<string, ArtifactManifest>>();
+    // Outputs of finished steps as the job results name them; full manifests are read only where needed.
+    const outputsOf = new Map<string, Record<string, OutputRecord>>();
     const pending = new Map<string, PlanNode>(nodes.map((n) => [n.id, n]));
     const running = new Map<string, Promise<void>>();
     const failed = new Set<string>();
@@ -327,16 +449,28 @@ export class QueueExecutor implements Executor {
       for (const [port, r] of Object.entries(node.inputs)) inputs[port] = outputsOf.get(r.step)![r.port]!.key;
       const data = jobData(node, { runId, seed: plan.spec.seed, baseDir: plan.baseDir, force: options.force ?? false, store: ref, inputs });
       stepOfJob.set(jobIdFor(runId, node.id), node.id);
-      const inputManifests: Record<string, ArtifactManifest> = {};
-      for (const [port, r] of Object.entries(node.inputs)) inputManifests[port] = outputsOf.get(r.step)![r.port]!;
       const p = (async () => {
-        // A sharded step fans out into one job per shard, unless its gathered outputs are cached already.
+        // A sharded step fans out into one job per shard, unless its gathered outputs are cached already:
+        // only it needs its inputs' manifests (their item counts and hashes).
+        const inputManifests: Record<string, ArtifactManifest> = {};
+        if (node.spec.shard && node.step.shardable) {
+          for (const [port, key] of Object.entries(inputs)) {
+            const m = await options.store.stat(key);
+            if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `input '${port}' of step '${node.id}': artifact ${key} is not in ${options.store.location}`);
+            inputManifests[port] = m;
+          }
+        }
         const count = shardCount(node, inputManifests);
         const cached = count !== undefined && !options.force && (await stepCached(options.store, node, inputManifests, plan.baseDir));
         const shards = count !== undefined && count > 1 && !cached ? count : undefined;
         if (shards) {
           const entry = { stepId: node.id, count: shards, done: new Set<string>() };
           for (let i = 0; i < shards; i++) shardOfJob.set(shardJobIdFor(runId, node.id, i), entry);
+        }
+        if (!shards) {
+          const absent = await absentKey(node);
+          if (absent) data.absentKey = absent;
+          if (!node.spec.shard) data.inlineBytes = INLINE_BYTES;
         }
         const fresh = await add(node, data, shards);
         return settle(node, data, shards, fresh);
@@ -351,9 +485,8 @@ export class QueueExecutor implements Executor {
             return;
           }
           const r = o.value;
-          const manifests: Record<string, ArtifactManifest> = {};
-          for (const [port, out] of Object.entries(r.outputs)) manifests[port] = (await options.store.stat(out.key))!;
-          outputsOf.set(node.id, manifests);
+          if (r.inline?.length) r.outputs = await storeInline(r);
+          outputsOf.set(node.id, r.outputs);
           Object.assign(rec, { status: "succeeded", cache: r.cache, key: r.key, attempts: r.attempts, outputs: r.outputs, skipped: r.skipped, ...(r.shards ? { shards: r.shards } : {}) });
         })
         .catch((e: unknown) => {
@@ -371,6 +504,35 @@ export class QueueExecutor implements Executor {
         });
       running.set(node.id, p);
     };
+
+    // One timer for the run: jobs settling for longer than a poll period get one cheap pipelined look at their
+    // hash (does it exist, has it finished); only those finished, gone, or of a cancelled run get a full check.
+    let polling = false;
+    const poll = async () => {
+      if (polling || !settling.size) return;
+      polling = true;
+      try {
+        const due = [...settling.entries()].filter(([, s]) => Date.now() - s.since >= this.pollMs);
+        if (!due.length) return;
+        if (signal.aborted) {
+          for (const [, s] of due) void s.check();
+          return;
+        }
+        const pipe = this.client.pipeline();
+        for (const [jobId, s] of due) pipe.hmget(s.q.toKey(jobId), "timestamp", "finishedOn");
+        const res = (await pipe.exec()) ?? [];
+        due.forEach(([, s], i) => {
+          const [err, v] = res[i] ?? [null, null];
+          const [timestamp, finishedOn] = (v as (string | null)[] | null) ?? [null, null];
+          if (err || !timestamp || finishedOn) void s.check();
+        });
+      } catch (e) {
+        log.debug(`polling jobs of run ${runId}: ${(e as Error).message}`);
+      } finally {
+        polling = false;
+      }
+    };
+    const pollTimer = setInterval(() => void poll(), this.pollMs);
 
     let cancelSent = false;
     // The scheduling loop sleeps until a step ends or the run is aborted; one listener for the whole run.
@@ -399,6 +561,7 @@ export class QueueExecutor implements Executor {
       }
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
+      clearInterval(pollTimer);
       sub.disconnect();
       await Promise.all([...events.values()].map((e) => e.close().catch(() => {})));
       await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));

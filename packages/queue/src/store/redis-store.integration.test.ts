@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeArtifactStoreContract } from "@latentflow/contract-tests";
+import { buildManifest } from "@latentflow/core";
 import { dropPrefix, REDIS_URL, uniquePrefix } from "../test-support.js";
 import { RedisArtifactStore } from "./redis-store.js";
 
@@ -37,6 +38,37 @@ describe("RedisArtifactStore specifics", () => {
       const parts: Uint8Array[] = [];
       for await (const c of store.readStream(key, "t.bin")) parts.push(c);
       expect(Buffer.compare(Buffer.concat(parts), data)).toBe(0);
+    } finally {
+      await store.close();
+      await dropPrefix(REDIS_URL, prefix);
+    }
+  });
+
+  it("puts many small artifacts in one round trip, first writer wins for each", async () => {
+    const prefix = uniquePrefix("many");
+    const store = new RedisArtifactStore({ redis: REDIS_URL, prefix, chunkBytes: 1000 });
+    try {
+      const k1 = "c1".repeat(32);
+      const first = await store.put(k1, "json", { "v.json": Buffer.from("[1]") });
+      const [a, b, c] = await store.putMany([
+        { key: k1, type: "json", files: { "v.json": Buffer.from("[2]") } },
+        { key: "c2".repeat(32), type: "json", files: { "v.json": Buffer.alloc(2500, 7) } },
+        { key: "c3".repeat(32), type: "tensor", files: { "t.bin": randomBytes(300 * 1024) } }, // too big for one script: put alone
+      ]);
+      expect(a!.hash).toBe(first.hash);
+      expect(Buffer.from(await store.read(k1, "v.json")).toString()).toBe("[1]");
+      expect(await store.dataKeys(b!.key, "v.json")).toHaveLength(3);
+      expect((await store.read(b!.key, "v.json")).byteLength).toBe(2500);
+      expect((await store.stat(c!.key))?.hash).toBe(c!.hash);
+      expect(await store.hasMany([k1, "c4".repeat(32), c!.key])).toEqual([true, false, true]);
+      // A manifest built elsewhere is taken as it is only when it describes the files given.
+      const files = { "v.json": Buffer.from("[5]") };
+      const k5 = "c5".repeat(32);
+      const built = buildManifest(k5, "json", files);
+      const [d] = await store.putMany([{ key: k5, type: "json", files, manifest: { ...built, files: [{ ...built.files[0]!, size: 99 }] } }]);
+      expect(d!.hash).toBe(built.hash);
+      expect(d!.files[0]!.size).toBe(3);
+      expect(Buffer.from(await store.read(k5, "v.json")).toString()).toBe("[5]");
     } finally {
       await store.close();
       await dropPrefix(REDIS_URL, prefix);

@@ -9,9 +9,23 @@ const KEY = /^[a-f0-9]{16,128}$/;
 const PENDING_TTL_S = 3600;
 /** With a retention TTL, chunks outlive their manifest by this much, so an artifact expires whole. */
 const CHUNK_GRACE_S = 300;
+/** Artifacts up to this size are stored by one script call (chunks and manifest at once, no prior lookup). */
+const SMALL_PUT_BYTES = 256 * 1024;
+/** Upload ids of small puts: unique per process without a call to the random source each time. */
+const UPLOAD_BASE = randomBytes(4).toString("hex");
+let uploads = 0;
 
 function checkKey(key: string): void {
   if (!KEY.test(key)) throw new LatentflowError("E_ARTIFACT_KEY", `artifact keys are lowercase hex (16–128 chars), found '${key}'`);
+}
+
+/** True when `m` names exactly this key, type and files (plain names, sizes); file hashes are checked on read. */
+function describes(m: ArtifactManifest, key: string, type: PortType, files: Record<string, Uint8Array>): boolean {
+  const names = Object.keys(files).sort();
+  if (m.key !== key || m.type !== type || m.files.length !== names.length) return false;
+  // Plain names only (anything else goes through buildManifest's own checks).
+  const plain = (n: string) => /^[A-Za-z0-9._-]+$/.test(n) && n !== "." && n !== "..";
+  return m.files.every((f, i) => f.name === names[i] && plain(f.name) && f.size === files[f.name]!.byteLength && /^[a-f0-9]{64}$/.test(f.sha256)) && /^[a-f0-9]{64}$/.test(m.hash);
 }
 
 /** The manifest as stored: the public manifest plus where its chunks are. */
@@ -38,6 +52,7 @@ type Commands = Redis & {
   lfCommitArtifact(manifestKey: string, indexKey: string, ...args: (string | number)[]): Promise<string>;
   lfDeleteArtifact(manifestKey: string, indexKey: string, ...args: string[]): Promise<number>;
   lfTouchArtifact(manifestKey: string, ...args: (string | number)[]): Promise<number>;
+  lfPutArtifact(manifestKey: string, indexKey: string, ...args: (string | number | Buffer)[]): Promise<string>;
 };
 
 /**
@@ -65,7 +80,7 @@ export class RedisArtifactStore implements ArtifactStore {
     // An owned client reconnects by itself (commands wait meanwhile); its errors need no crash.
     if (this.owned) client.on("error", () => {});
     this.location = `${isClient ? `redis://${client.options.host}:${client.options.port}/${client.options.db ?? 0}` : describeRedis(options.redis as RedisTarget)} (prefix ${this.prefix})`;
-    for (const [name, file, keys] of [["lfCommitArtifact", "commit-artifact", 2], ["lfDeleteArtifact", "delete-artifact", 2], ["lfTouchArtifact", "touch-artifact", 1]] as const) {
+    for (const [name, file, keys] of [["lfCommitArtifact", "commit-artifact", 2], ["lfDeleteArtifact", "delete-artifact", 2], ["lfTouchArtifact", "touch-artifact", 1], ["lfPutArtifact", "put-artifact", 2]] as const) {
       if (!(name in client)) client.defineCommand(name, { numberOfKeys: keys, lua: luaScript(file) });
     }
     this.redis = client as Commands;
@@ -111,6 +126,20 @@ export class RedisArtifactStore implements ArtifactStore {
     return (await this.redis.exists(this.manifestKey(key))) === 1;
   }
 
+  /** `has` for many keys in one round trip. */
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    if (!keys.length) return [];
+    for (const key of keys) checkKey(key);
+    const pipe = this.redis.pipeline();
+    for (const key of keys) pipe.exists(this.manifestKey(key));
+    const res = (await pipe.exec()) ?? [];
+    return keys.map((_, i) => {
+      const [err, n] = res[i] ?? [new Error("no reply"), 0];
+      if (err) throw err;
+      return n === 1;
+    });
+  }
+
   async stat(key: string): Promise<ArtifactManifest | undefined> {
     const m = await this.statStored(key);
     if (m && this.ttlSeconds) await this.touch(m);
@@ -119,6 +148,9 @@ export class RedisArtifactStore implements ArtifactStore {
 
   async put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest> {
     checkKey(key);
+    let total = 0;
+    for (const bytes of Object.values(files)) total += bytes.byteLength;
+    if (total <= SMALL_PUT_BYTES) return this.putSmall(key, type, files, info);
     const existing = await this.stat(key);
     if (existing) return existing;
     const manifest = buildManifest(key, type, files, info); // checks file names before anything is written
@@ -146,6 +178,74 @@ export class RedisArtifactStore implements ArtifactStore {
     // Another writer published first: its artifact stands, ours goes.
     if (keys.length) await this.redis.del(...keys);
     return this.publicManifest(JSON.parse(winner) as StoredManifest);
+  }
+
+  /** A small artifact: one round trip, the script checks for an existing artifact and writes it all at once. */
+  private async putSmall(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest> {
+    const p = this.prepareSmall(key, type, files, info);
+    return this.settleSmall(p, await this.redis.lfPutArtifact(this.manifestKey(key), this.indexKey(), ...p.args));
+  }
+
+  /**
+   * `put` for many small artifacts (up to 256 KiB each) in one round trip; larger ones are put one by one.
+   * Same guarantees as `put`: each is atomic and first-writer-wins, and each result is the stored manifest.
+   * An item may bring the manifest `buildManifest` made of its files elsewhere (a worker that handed the
+   * files back): it is used as it is when it names the same key, type and files (names and sizes) — reads
+   * still check every file's sha256 against it.
+   */
+  async putMany(items: { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest }[]): Promise<ArtifactManifest[]> {
+    const out: (ArtifactManifest | undefined)[] = new Array(items.length);
+    const small: { i: number; p: ReturnType<RedisArtifactStore["prepareSmall"]> }[] = [];
+    items.forEach((it, i) => {
+      checkKey(it.key);
+      let total = 0;
+      for (const bytes of Object.values(it.files)) total += bytes.byteLength;
+      if (total <= SMALL_PUT_BYTES) small.push({ i, p: this.prepareSmall(it.key, it.type, it.files, it.info, it.manifest) });
+    });
+    if (small.length) {
+      const pipe = this.redis.pipeline() as unknown as { lfPutArtifact(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+      for (const { p } of small) pipe.lfPutArtifact(this.manifestKey(p.manifest.key), this.indexKey(), ...p.args);
+      const res = (await pipe.exec()) ?? [];
+      for (let j = 0; j < small.length; j++) {
+        const [err, winner] = res[j] ?? [new Error("no reply"), null];
+        if (err) throw err;
+        out[small[j]!.i] = await this.settleSmall(small[j]!.p, winner as string);
+      }
+    }
+    for (let i = 0; i < items.length; i++) {
+      if (out[i]) continue;
+      const it = items[i]!;
+      out[i] = await this.put(it.key, it.type, it.files, it.info);
+    }
+    return out as ArtifactManifest[];
+  }
+
+  private prepareSmall(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>, built?: ArtifactManifest) {
+    // Checks file names before anything is written.
+    const manifest = built && describes(built, key, type, files) ? built : buildManifest(key, type, files, info);
+    const stored: StoredManifest = {
+      ...manifest,
+      upload: `${UPLOAD_BASE}${(uploads++).toString(16)}`,
+      chunks: manifest.files.map((f) => Math.max(1, Math.ceil(f.size / this.chunkBytes))),
+    };
+    const keys = this.chunkKeys(stored);
+    const pairs: (string | Buffer)[] = [];
+    let k = 0;
+    manifest.files.forEach((f, i) => {
+      const bytes = files[f.name]!;
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let c = 0; c < stored.chunks[i]!; c++) pairs.push(keys[k++]!, buf.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes));
+    });
+    const json = JSON.stringify(stored);
+    return { manifest, json, args: [json, key, this.ttlSeconds, CHUNK_GRACE_S, ...pairs] as (string | number | Buffer)[] };
+  }
+
+  private async settleSmall(p: { manifest: ArtifactManifest; json: string }, winner: string): Promise<ArtifactManifest> {
+    if (winner === p.json) return p.manifest;
+    // The artifact was there already: it stands (and, under a retention TTL, counts as used).
+    const existing = JSON.parse(winner) as StoredManifest;
+    if (this.ttlSeconds) await this.touch(existing);
+    return this.publicManifest(existing);
   }
 
   private async touch(m: StoredManifest): Promise<void> {

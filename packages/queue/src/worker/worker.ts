@@ -1,8 +1,10 @@
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   FsArtifactStore,
+  buildManifest,
   LatentflowError,
   PluginRegistry,
   corePlugin,
@@ -18,7 +20,7 @@ import {
   type StepSpec,
 } from "@latentflow/core";
 import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
-import { encodeFailure, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "../executor/job.js";
+import { encodeFailure, type InlineArtifact, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "../executor/job.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
 import { loadPluginPackages } from "./plugins.js";
@@ -50,6 +52,38 @@ export interface FleetWorker {
   /** Stops taking jobs; waits for running ones unless `force` (then they are handed back through BullMQ's stalled-job recovery). */
   close(force?: boolean): Promise<void>;
 }
+
+/**
+ * The store a step sees when its coordinator stores small outputs itself: puts of up to `maxBytes` in all
+ * are kept for the job's result instead of stored (the step's manifest is computed as the store would); the
+ * cache lookup, reads and larger puts go to the real store.
+ */
+function inliningStore(store: ArtifactStore, maxBytes: number, inline: InlineArtifact[]): ArtifactStore {
+  let room = maxBytes;
+  return {
+    kind: store.kind,
+    location: store.location,
+    has: (key) => store.has(key),
+    stat: (key) => store.stat(key),
+    read: (key, name) => store.read(key, name),
+    delete: (key) => store.delete(key),
+    list: () => store.list(),
+    async put(key, type, files, info) {
+      let total = 0;
+      for (const bytes of Object.values(files)) total += bytes.byteLength;
+      if (total > room) return store.put(key, type, files, info);
+      room -= total;
+      const manifest = buildManifest(key, type, files, info);
+      const encoded: Record<string, string> = {};
+      for (const [name, bytes] of Object.entries(files)) encoded[name] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+      inline.push({ manifest, files: encoded });
+      return manifest;
+    },
+  };
+}
+
+/** How long a worker trusts that a run is not cancelled before it reads the run's flag again. */
+const CANCEL_RECHECK_MS = 1000;
 
 function failure(e: unknown, cancelled: boolean): Error {
   if (cancelled) return new UnrecoverableError(encodeFailure("E_CANCELLED", "the run was cancelled"));
@@ -91,10 +125,43 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     return s;
   };
 
-  const active = new Map<string, { runId: string; worker: Worker }>();
+  // One abort controller per run with jobs running here: a cancellation is per run. (Our own controllers: a
+  // processor that takes no BullMQ signal spares BullMQ one per job.) A cancelled run's controller is
+  // dropped at once, so jobs of the run resumed later get a fresh one.
+  const runControllers = new Map<string, { controller: AbortController; jobs: number }>();
+  const acquire = (runId: string) => {
+    let e = runControllers.get(runId);
+    if (!e) {
+      e = { controller: new AbortController(), jobs: 0 };
+      // Every job of the run running here may listen to it.
+      setMaxListeners(0, e.controller.signal);
+      runControllers.set(runId, e);
+    }
+    e.jobs++;
+    return e;
+  };
+  const release = (runId: string, e: { jobs: number }) => {
+    if (--e.jobs === 0 && runControllers.get(runId) === e) runControllers.delete(runId);
+  };
+  // Runs known not to be cancelled, and until when that answer holds. A cancellation reaches running jobs
+  // by message (below), and that message also drops the run from here; the flag is read again at most
+  // every CANCEL_RECHECK_MS per run, for a message missed (e.g. while Redis restarted). A cancelled answer
+  // is never cached: `resume` lifts the flag.
+  const notCancelled = new Map<string, number>();
+  const isCancelled = async (runId: string): Promise<boolean> => {
+    const until = notCancelled.get(runId);
+    if (until !== undefined && until > Date.now()) return false;
+    if (await runs.isCancelled(runId)) {
+      notCancelled.delete(runId);
+      return true;
+    }
+    if (notCancelled.size > 1000) notCancelled.clear();
+    notCancelled.set(runId, Date.now() + CANCEL_RECHECK_MS);
+    return false;
+  };
   const workers: Worker[] = [];
 
-  const process = async (job: Job<StepJobData, StepJobResult>, worker: Worker, signal?: AbortSignal): Promise<StepJobResult> => {
+  const process = async (job: Job<StepJobData, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
     const plugin = registry.plugin(d.plugin.name);
     const step = plugin?.steps.find((s) => `${plugin.name}/${s.name}` === d.uses);
@@ -104,26 +171,30 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
           `start workers for queue '${job.queueName}' with --plugins ${d.plugin.name} at version ${d.plugin.version}, or route the step to another queue`),
       );
     }
-    if (await runs.isCancelled(d.runId)) throw failure(undefined, true);
-    const store = storeFor(d.store);
-    const inputs: Record<string, ArtifactManifest> = {};
-    for (const [port, key] of Object.entries(d.inputs)) {
-      const m = await store.stat(key);
-      if (!m) throw new UnrecoverableError(encodeFailure("E_ARTIFACT_MISSING", `input '${port}' of step '${d.stepId}': artifact ${key} is not in ${store.location}`, "workers and the coordinator must share one artifact store"));
-      inputs[port] = m;
-    }
-    // BullMQ retries the whole job (attempts + backoff), so the step runner makes one attempt per job attempt.
-    const spec = { id: d.stepId, uses: d.uses, with: {}, in: {}, retries: 0, onError: d.onError, ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}), ...(d.shard ? { shard: { size: d.shard.size } } : {}) } as unknown as StepSpec;
-    const node: PlanNode = { id: d.stepId, uses: d.uses, plugin: d.plugin, step, params: d.params, inputs: {}, deps: [], spec };
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    signal?.addEventListener("abort", abort, { once: true });
-    active.set(job.id!, { runId: d.runId, worker });
+    // Listening for a cancellation before the flag is read: one published meanwhile aborts the job too.
+    const run = acquire(d.runId);
+    const controller = run.controller;
     let last = 0;
     const send = (p: StepJobProgress) => void job.updateProgress(p).catch((e: Error) => log.debug(`progress of ${job.id}: ${e.message}`));
+    // Refusals made here go to BullMQ as they are; errors of the step run go through `failure`.
+    let refused: Error | undefined;
     try {
+      if (await isCancelled(d.runId)) throw (refused = failure(undefined, true));
+      const store = storeFor(d.store);
+      const inputs: Record<string, ArtifactManifest> = {};
+      for (const [port, key] of Object.entries(d.inputs)) {
+        const m = await store.stat(key);
+        if (!m) throw (refused = new UnrecoverableError(encodeFailure("E_ARTIFACT_MISSING", `input '${port}' of step '${d.stepId}': artifact ${key} is not in ${store.location}`, "workers and the coordinator must share one artifact store")));
+        inputs[port] = m;
+      }
+      // BullMQ retries the whole job (attempts + backoff), so the step runner makes one attempt per job attempt.
+      const spec = { id: d.stepId, uses: d.uses, with: {}, in: {}, retries: 0, onError: d.onError, ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}), ...(d.shard ? { shard: { size: d.shard.size } } : {}) } as unknown as StepSpec;
+      const node: PlanNode = { id: d.stepId, uses: d.uses, plugin: d.plugin, step, params: d.params, inputs: {}, deps: [], spec };
+      // Small outputs go back with the result when the coordinator asked (one round trip fewer per step);
+      // never for a sharded step, whose gathering reads its shards back from the store.
+      const inline: InlineArtifact[] = [];
       const env: StepEnv = {
-        store,
+        store: d.inlineBytes && !d.shard && d.shardIndex === undefined ? inliningStore(store, d.inlineBytes, inline) : store,
         runId: d.runId,
         seed: d.seed,
         baseDir: d.baseDir,
@@ -132,7 +203,9 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
         force: d.force,
         concurrency: options.shardConcurrency ?? concurrency,
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
-        onAttempt: () => send({ kind: "start", attempt: job.attemptsMade + 1 }),
+        // The coordinator's "not cached" holds for a first delivery only: a retried or redelivered job looks again.
+        ...(d.absentKey && job.attemptsMade === 0 && (job.attemptsStarted ?? 0) <= 1 ? { absentKey: d.absentKey } : {}),
+        // No event for an attempt's start: the coordinator hears BullMQ's own `active` event.
         onProgress: (done, total, message) => {
           // Progress is an event per call: a few a second is plenty for a progress bar.
           const now = Date.now();
@@ -147,17 +220,17 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
         return { key: r.key, cache: r.cached ? "hit" : "miss", attempts: r.cached ? 0 : r.attempts + job.attemptsMade, outputs: {}, skipped: r.skipped };
       }
       const r = await runStep(node, inputs, env);
-      return { ...r, attempts: r.cache === "hit" ? 0 : r.attempts + job.attemptsMade };
+      return { ...r, attempts: r.cache === "hit" ? 0 : r.attempts + job.attemptsMade, ...(inline.length ? { inline } : {}) };
     } catch (e) {
+      if (e === refused) throw e;
       throw failure(e, controller.signal.aborted);
     } finally {
-      active.delete(job.id!);
-      signal?.removeEventListener("abort", abort);
+      release(d.runId, run);
     }
   };
 
   for (const name of queues) {
-    const worker: Worker = new Worker<StepJobData, StepJobResult>(name, (job, _token, signal) => process(job, worker, signal), {
+    const worker: Worker = new Worker<StepJobData, StepJobResult>(name, (job) => process(job), {
       connection: redisOptions(options.redis),
       prefix,
       concurrency,
@@ -170,11 +243,18 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     workers.push(worker);
   }
 
-  // Cancellations arrive as messages; the worker aborts the matching jobs through BullMQ's job cancellation.
+  // Cancellations arrive as messages; the worker aborts the running jobs of the run (their run's controller).
   const sub = client.duplicate();
   sub.on("error", (e) => log.warn(`redis (cancel channel): ${e.message}`));
+  // Messages may have been missed while disconnected: read every run's flag afresh.
+  sub.on("ready", () => notCancelled.clear());
   sub.on("message", (_channel: string, runId: string) => {
-    for (const [jobId, a] of active) if (a.runId === runId) a.worker.cancelJob(jobId, "run cancelled");
+    notCancelled.delete(runId);
+    const e = runControllers.get(runId);
+    if (e) {
+      runControllers.delete(runId);
+      e.controller.abort();
+    }
   });
   await sub.subscribe(runs.cancelChannel);
   await Promise.all(workers.map((w) => w.waitUntilReady()));

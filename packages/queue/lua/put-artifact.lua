@@ -1,0 +1,30 @@
+--[[
+  Stores a small artifact in one step: its chunks and its manifest together, first writer wins. (Large
+  artifacts stream their chunks first and publish with commit-artifact.lua.)
+
+  KEYS[1] manifest key      KEYS[2] index set of artifact keys
+  ARGV[1] manifest JSON     ARGV[2] artifact key   ARGV[3] retention TTL in seconds (0 = keep)
+  ARGV[4] extra seconds chunks outlive their manifest   ARGV[5..] pairs: chunk key, chunk bytes
+
+  Returns the stored manifest JSON: ours if we won, the existing one if another writer did (then nothing
+  is written). Atomic: a reader sees the whole artifact or none of it.
+]]
+local existing = redis.call("GET", KEYS[1])
+if existing then
+  return existing
+end
+local ttl = tonumber(ARGV[3])
+for i = 5, #ARGV, 2 do
+  if ttl > 0 then
+    redis.call("SET", ARGV[i], ARGV[i + 1], "EX", ttl + tonumber(ARGV[4]))
+  else
+    redis.call("SET", ARGV[i], ARGV[i + 1])
+  end
+end
+if ttl > 0 then
+  redis.call("SET", KEYS[1], ARGV[1], "EX", ttl)
+else
+  redis.call("SET", KEYS[1], ARGV[1])
+end
+redis.call("SADD", KEYS[2], ARGV[2])
+return ARGV[1]
