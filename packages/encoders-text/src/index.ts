@@ -60,5 +60,13 @@ export {
   type SaveWord2VecOptions,
 } from "./word2vec/format.js";
 export { word2vecStep } from "./word2vec/step.js";
+export { Analyzer, SKLEARN_TOKEN_PATTERN, englishStopWords, type AnalyzerOptions } from "./tfidf/analyzer.js";
+export { DENSE_MAX_VALUES, csrRow, csrToDense, csrTranspose, type CsrMatrix } from "./tfidf/csr.js";
+export { TFIDF_KIND, TfidfVectorizer, type TfidfOptions, type TfidfRunOptions } from "./tfidf/tfidf.js";
+export { TFIDF_DENSE_LIMIT, TfidfEncoder } from "./tfidf/tfidf-encoder.js";
+export { tfidfStep } from "./tfidf/step.js";
+export { TruncatedSvd, type SvdRunOptions, type TruncatedSvdOptions, type TruncatedSvdState } from "./lsa/truncated-svd.js";
+export { LSA_KIND, LsaEncoder, type LsaOptions } from "./lsa/lsa.js";
+export { lsaStep } from "./lsa/step.js";
 export { plugin } from "./plugin.js";
 export { VERSION } from "./version.js";
