@@ -48,6 +48,8 @@ export class WordVectorsEncoder implements TextEncoder {
       version: VERSION,
       params: {
         words: { id: base.id, producer: base.producer },
+        // A head(n) of a table keeps its space, but its SIF weights (and known words) differ.
+        vocabulary: wordVectors.size,
         a: this.a,
         normalize: this.normalize,
         principalComponent: this.pc ? sha256(new Uint8Array(this.pc.buffer, this.pc.byteOffset, this.pc.byteLength)).slice(0, 16) : null,
