@@ -5,6 +5,8 @@ export interface TextRows {
   texts: string[];
   ids: string[];
   meta: RowMeta[];
+  /** Index within `records` of each text kept, for ctx.itemFailed of later per-text failures. */
+  indices: number[];
 }
 
 /**
@@ -18,6 +20,7 @@ export function textsFromRecords(ctx: Pick<StepContext, "itemFailed" | "shard">,
   const texts: string[] = [];
   const ids: string[] = [];
   const meta: RowMeta[] = [];
+  const indices: number[] = [];
   const offset = ctx.shard?.offset ?? 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -26,8 +29,9 @@ export function textsFromRecords(ctx: Pick<StepContext, "itemFailed" | "shard">,
     const t = r[field];
     if (typeof t !== "string" || t.trim() === "") {
       const found = t === undefined ? `no field '${field}'` : typeof t !== "string" ? `a ${t === null ? "null" : typeof t}` : "an empty text";
+      // itemFailed takes the index within this call's records: the executor adds the shard's offset.
       ctx.itemFailed(
-        { index: offset + i, id },
+        { index: i, id },
         new LatentflowError("E_EMPTY_TEXT", `record ${offset + i} (id ${id}): expected a non-empty string in field '${field}', found ${found}`, {
           hint: `set 'field' to the record field that holds the text; onError: skip leaves such records out`,
           data: { index: offset + i, id, expected: `a non-empty string in '${field}'`, found, where: `record ${offset + i}` },
@@ -38,8 +42,9 @@ export function textsFromRecords(ctx: Pick<StepContext, "itemFailed" | "shard">,
     texts.push(t);
     ids.push(id);
     meta.push(rowMeta(r, idField));
+    indices.push(i);
   }
-  return { texts, ids, meta };
+  return { texts, ids, meta, indices };
 }
 
 function rowMeta(r: RowMeta, idField: string): RowMeta {

@@ -83,6 +83,24 @@ describe("encoders-text/glove and encoders-text/evaluate", () => {
     expect(report.wordsim.pairs + report.wordsim.oov).toBe(353);
   });
 
+  it("reports a record without a known word by its index in the input, after an empty one", async () => {
+    const records = [{ id: "empty", text: "" }, { id: "symbols", text: "🚀🔥 12345 ???" }, { id: "ok", text: "The cat sat on the mat." }];
+    await writeFile(join(dir, "mixed.jsonl"), records.map((r) => JSON.stringify(r)).join("\n"));
+    const text = [
+      "version: 1",
+      "name: glove-mixed",
+      "steps:",
+      "  docs: { uses: core/read-jsonl, with: { path: mixed.jsonl } }",
+      "  embed: { uses: encoders-text/glove, in: { records: docs }, with: { vocabulary: 1000 }, onError: skip }",
+    ].join("\n");
+    const rec = await new LocalExecutor().run(loadPipelineText(text, join(dir, "mixed.yaml"), registry, dir), { store: new FsArtifactStore(join(dir, "store-mixed")) });
+    expect(rec.status, JSON.stringify(rec.error)).toBe("succeeded");
+    expect(rec.steps.embed!.skipped).toMatchObject([
+      { index: 0, id: "empty", code: "E_EMPTY_TEXT" },
+      { index: 1, id: "symbols", code: "E_OOV" },
+    ]);
+  });
+
   it("evaluate refuses to run without an evaluation file", async () => {
     const text = ["version: 1", "name: bad", "steps:", "  words: { uses: encoders-text/glove, with: { vocabulary: 1000 } }", "  evaluate: { uses: encoders-text/evaluate, in: { model: words.model } }"].join("\n");
     const store = new FsArtifactStore(join(dir, "store2"));

@@ -58,6 +58,24 @@ describe("encoders-text/onnx step", () => {
     expect(changed.steps.embed!.cache).toBe("miss");
   });
 
+  it("reports a failed record by its index in the whole input when the step is sharded", async () => {
+    const titles = mobyDick().slice(3, 11).map((c) => c.title);
+    const records: Array<{ title: string }> = titles.map((title) => ({ title }));
+    records.splice(5, 0, { title: "" });
+    await writeFile(join(dir, "sharded.jsonl"), records.map((r) => JSON.stringify(r)).join("\n"));
+    const text = [
+      "version: 1",
+      "name: onnx-sharded",
+      "steps:",
+      "  chapters: { uses: core/read-jsonl, with: { path: sharded.jsonl } }",
+      "  embed: { uses: encoders-text/onnx, in: { records: chapters }, onError: skip, shard: { size: 4 }, with: { model: models/tiny-minilm, field: title } }",
+    ].join("\n");
+    const rec = await new LocalExecutor().run(loadPipelineText(text, join(dir, "sharded.yaml"), registry, dir), { store: new FsArtifactStore(join(dir, "store-sharded")) });
+    expect(rec.status, JSON.stringify(rec.steps.embed?.error)).toBe("succeeded");
+    // Record 5 (second shard, offset 4): index and id (the row number) agree.
+    expect(rec.steps.embed!.skipped).toMatchObject([{ index: 5, id: "5", code: "E_EMPTY_TEXT" }]);
+  });
+
   it("fails with the missing file named when the model directory is wrong", async () => {
     await writeFile(join(dir, "one.jsonl"), JSON.stringify({ text: "Call me Ishmael." }));
     const text = ["version: 1", "name: bad-model", "steps:", "  r: { uses: core/read-jsonl, with: { path: one.jsonl } }", "  e: { uses: encoders-text/onnx, in: { records: r }, with: { model: models/nowhere } }"].join("\n");

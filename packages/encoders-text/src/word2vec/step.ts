@@ -94,7 +94,7 @@ export const word2vecStep = defineStep({
       else {
         const id = rows.ids[i]!;
         ctx.itemFailed(
-          { index: i, id },
+          { index: rows.indices[i]!, id },
           new LatentflowError("E_OOV", `record id ${id}: expected a text with at least one word of the trained vocabulary (minCount ${p.minCount}), found none in ${JSON.stringify(rows.texts[i]!.slice(0, 80))}`, {
             hint: "lower minCount, or onError: skip leaves such records out",
             data: { id, expected: "at least one vocabulary word", found: rows.texts[i]!.slice(0, 200), where: `record id ${id}` },
