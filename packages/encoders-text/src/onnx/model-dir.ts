@@ -90,6 +90,16 @@ function poolingFromConfig(cfg: Record<string, unknown>, path: string): OnnxPool
   );
 }
 
+/** The Pooling module's folder: the one modules.json names, else 1_Pooling (what sentence-transformers writes). */
+async function poolingDirOf(dir: string): Promise<string> {
+  let poolingDir = "1_Pooling";
+  const modules = ((await readJson(join(dir, "modules.json"), "modules.json", "array")) ?? []) as Array<{ type?: unknown; path?: unknown }>;
+  for (const m of modules) {
+    if (typeof m?.type === "string" && m.type.endsWith("models.Pooling") && typeof m.path === "string") poolingDir = m.path;
+  }
+  return poolingDir;
+}
+
 /**
  * Reads a model directory: finds the ONNX file and tokenizer.json (refusing with the path and what was
  * expected when either is missing), the Pooling module's config, and the token limit in the order
@@ -125,13 +135,7 @@ export async function readModelDir(dirIn: string, opts: { modelFile?: string; ma
   const config: Record<string, unknown> = (await readJson(join(dir, "config.json"), "config.json")) ?? {};
   const sbert: Record<string, unknown> | undefined = await readJson(join(dir, "sentence_bert_config.json"), "sentence_bert_config.json");
 
-  // modules.json names the Pooling module's folder; 1_Pooling is what sentence-transformers writes.
-  let poolingDir = "1_Pooling";
-  const modules = ((await readJson(join(dir, "modules.json"), "modules.json", "array")) ?? []) as Array<{ type?: unknown; path?: unknown }>;
-  for (const m of modules) {
-    if (typeof m?.type === "string" && m.type.endsWith("models.Pooling") && typeof m.path === "string") poolingDir = m.path;
-  }
-  const poolingPath = join(dir, poolingDir, "config.json");
+  const poolingPath = join(dir, await poolingDirOf(dir), "config.json");
   const poolingCfg: Record<string, unknown> | undefined = await readJson(poolingPath, "pooling config");
 
   const maxPositionsRaw = positiveInt(config.max_position_embeddings);
@@ -175,7 +179,7 @@ export async function readModelDir(dirIn: string, opts: { modelFile?: string; ma
 /** The files whose content decides what a model directory computes (for cache keys). */
 export async function modelDirFiles(dirIn: string, modelFile?: string): Promise<string[]> {
   const dir = resolve(dirIn);
-  const names = [...(modelFile ? [modelFile] : MODEL_CANDIDATES), "tokenizer.json", "tokenizer_config.json", "config.json", "sentence_bert_config.json", "modules.json", join("1_Pooling", "config.json")];
+  const names = [...(modelFile ? [modelFile] : MODEL_CANDIDATES), "tokenizer.json", "tokenizer_config.json", "config.json", "sentence_bert_config.json", "modules.json", join(await poolingDirOf(dir), "config.json")];
   const out: string[] = [];
   for (const n of names) if (await exists(join(dir, n))) out.push(join(dir, n));
   return out;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, definePlugin, loadArtifactValue, loadPipelineText, type VectorSet } from "@latentflow/core";
@@ -74,6 +74,25 @@ describe("encoders-text/onnx step", () => {
     expect(rec.status, JSON.stringify(rec.steps.embed?.error)).toBe("succeeded");
     // Record 5 (second shard, offset 4): index and id (the row number) agree.
     expect(rec.steps.embed!.skipped).toMatchObject([{ index: 5, id: "5", code: "E_EMPTY_TEXT" }]);
+  });
+
+  it("keys the cache on the pooling config modules.json points to", async () => {
+    const model = join(dir, "models", "custom-pooling");
+    await writeTinyOnnxModel(model);
+    await writeFile(join(model, "modules.json"), JSON.stringify([{ idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" }, { idx: 1, name: "1", path: "pool", type: "sentence_transformers.models.Pooling" }]));
+    const pooling = (mode: "mean" | "cls") => writeFile(join(model, "pool", "config.json"), JSON.stringify({ pooling_mode_cls_token: mode === "cls", pooling_mode_mean_tokens: mode === "mean" }));
+    await mkdir(join(model, "pool"), { recursive: true });
+    await pooling("mean");
+    await writeFile(join(dir, "one-title.jsonl"), JSON.stringify({ text: "Loomings." }));
+    const text = ["version: 1", "name: custom-pooling", "steps:", "  r: { uses: core/read-jsonl, with: { path: one-title.jsonl } }", "  e: { uses: encoders-text/onnx, in: { records: r }, with: { model: models/custom-pooling } }"].join("\n");
+    const store = new FsArtifactStore(join(dir, "store-pooling"));
+    const run = () => new LocalExecutor().run(loadPipelineText(text, join(dir, "pooling.yaml"), registry, dir), { store });
+    expect((await run()).steps.e!.cache).toBe("miss");
+    await pooling("cls");
+    const changed = await run();
+    expect(changed.steps.e!.cache).toBe("miss");
+    const vs = (await loadArtifactValue(store, (await store.stat(changed.steps.e!.outputs.vectors!.key))!)) as VectorSet;
+    expect(vs.space.id).toBe("custom-pooling/cls");
   });
 
   it("fails with the missing file named when the model directory is wrong", async () => {
