@@ -83,6 +83,28 @@ describe("word2vec formats", () => {
     expect(Array.from((await loadWord2VecFormat(join(dir, "crlf.txt"))).vectors)).toEqual(Array.from(tiny.vectors));
   });
 
+  it("names the space after the content: two files of one name differ, text and binary of one table agree", async () => {
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(join(dir, "a"), { recursive: true });
+    await mkdir(join(dir, "b"), { recursive: true });
+    const other = new WordVectors({ words: ["the", "naïve"], vectors: new Float32Array([0.5, -1.25, 0.1, 3.5]), space });
+    await saveWord2VecFormat(tiny, join(dir, "a", "vectors.txt"));
+    await saveWord2VecFormat(other, join(dir, "b", "vectors.txt"));
+    await saveWord2VecFormat(tiny, join(dir, "a", "vectors.bin"), { binary: true });
+    const a = await loadWord2VecFormat(join(dir, "a", "vectors.txt"));
+    const b = await loadWord2VecFormat(join(dir, "b", "vectors.txt"));
+    const aBin = await loadWord2VecFormat(join(dir, "a", "vectors.bin"), { binary: true });
+    expect(a.space.id).not.toBe(b.space.id);
+    expect(aBin.space.id.replace("vectors.bin", "vectors.txt")).toBe(a.space.id);
+  });
+
+  it("reads back the non-finite values it writes (inf, -inf, nan)", async () => {
+    const odd = new WordVectors({ words: ["a", "b"], vectors: new Float32Array([Number.POSITIVE_INFINITY, 1, Number.NEGATIVE_INFINITY, Number.NaN]), space });
+    await saveWord2VecFormat(odd, join(dir, "odd.txt"));
+    const back = await loadWord2VecFormat(join(dir, "odd.txt"));
+    expect(Array.from(back.vectors)).toEqual([Number.POSITIVE_INFINITY, 1, Number.NEGATIVE_INFINITY, Number.NaN]);
+  });
+
   it("refuses malformed files, naming where", async () => {
     const cases: [string, string | Buffer, RegExp, boolean?][] = [
       ["no-header.txt", "the 0.5 -1.25\n", /line 1.*header/],

@@ -5,7 +5,7 @@
 // Both are read and written as streams, so tables larger than memory's comfort can be limited on load.
 import { open } from "node:fs/promises";
 import { basename } from "node:path";
-import { LatentflowError } from "@latentflow/core";
+import { LatentflowError, hashParts } from "@latentflow/core";
 import { textSpace } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { WordVectors } from "../word-vectors/word-vectors.js";
@@ -227,20 +227,25 @@ export async function loadWord2VecFormat(path: string, opts: LoadWord2VecOptions
         if (parts.length !== dim + 1) throw formatError(path, where, `a word and ${dim} values`, `${parts.length - 1} values`);
         words[i] = parts[0]!;
         for (let j = 0; j < dim; j++) {
-          const v = Number(parts[j + 1]);
-          if (Number.isNaN(v) && parts[j + 1] !== "nan") throw formatError(path, where, "a number", JSON.stringify(parts[j + 1]));
+          const t = parts[j + 1]!;
+          // The saver writes non-finite values as gensim does (inf, -inf, nan): read them back.
+          const v = t === "inf" ? Number.POSITIVE_INFINITY : t === "-inf" ? Number.NEGATIVE_INFINITY : Number(t);
+          if (Number.isNaN(v) && t !== "nan") throw formatError(path, where, "a number", JSON.stringify(t));
           vectors[i * dim + j] = v;
         }
       }
     }
     const name = basename(path);
+    // Two files of one name and dim are two models: the space names the content (words and values,
+    // the same for the text and binary encodings of one table).
+    const content = hashParts(words.join("\n"), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength)).slice(0, 16);
     const space = textSpace({
-      id: opts.spaceId ?? `word2vec-file/${name}/${dim}d`,
+      id: opts.spaceId ?? `word2vec-file/${name}/${dim}d-${content}`,
       dim,
       normalized: false,
       producer: "word2vec-format",
       version: VERSION,
-      params: { file: name, binary: opts.binary ?? false, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) },
+      params: { file: name, content, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) },
     });
     return new WordVectors({ words, vectors, space });
   } finally {
