@@ -182,5 +182,9 @@ export async function modelDirFiles(dirIn: string, modelFile?: string): Promise<
   const names = [...(modelFile ? [modelFile] : MODEL_CANDIDATES), "tokenizer.json", "tokenizer_config.json", "config.json", "sentence_bert_config.json", "modules.json", join(await poolingDirOf(dir), "config.json")];
   const out: string[] = [];
   for (const n of names) if (await exists(join(dir, n))) out.push(join(dir, n));
+  // Large exports keep their weights beside the graph (ONNX external data, as optimum writes it).
+  for (const n of modelFile ? [modelFile] : MODEL_CANDIDATES) {
+    for (const ext of [`${n}_data`, `${n}.data`]) if (await exists(join(dir, ext))) out.push(join(dir, ext));
+  }
   return out;
 }

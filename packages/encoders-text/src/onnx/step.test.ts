@@ -95,6 +95,20 @@ describe("encoders-text/onnx step", () => {
     expect(vs.space.id).toBe("custom-pooling/cls");
   });
 
+  it("keys the cache on the external weights file beside model.onnx", async () => {
+    const model = join(dir, "models", "external-data");
+    await writeTinyOnnxModel(model);
+    await writeFile(join(model, "model.onnx_data"), new Uint8Array([1, 2, 3, 4]));
+    await writeFile(join(dir, "one-line.jsonl"), JSON.stringify({ text: "Call me Ishmael." }));
+    const text = ["version: 1", "name: external-data", "steps:", "  r: { uses: core/read-jsonl, with: { path: one-line.jsonl } }", "  e: { uses: encoders-text/onnx, in: { records: r }, with: { model: models/external-data } }"].join("\n");
+    const store = new FsArtifactStore(join(dir, "store-external"));
+    const run = () => new LocalExecutor().run(loadPipelineText(text, join(dir, "external.yaml"), registry, dir), { store });
+    expect((await run()).steps.e!.cache).toBe("miss");
+    expect((await run()).steps.e!.cache).toBe("hit");
+    await writeFile(join(model, "model.onnx_data"), new Uint8Array([1, 2, 3, 5]));
+    expect((await run()).steps.e!.cache).toBe("miss");
+  });
+
   it("fails with the missing file named when the model directory is wrong", async () => {
     await writeFile(join(dir, "one.jsonl"), JSON.stringify({ text: "Call me Ishmael." }));
     const text = ["version: 1", "name: bad-model", "steps:", "  r: { uses: core/read-jsonl, with: { path: one.jsonl } }", "  e: { uses: encoders-text/onnx, in: { records: r }, with: { model: models/nowhere } }"].join("\n");
