@@ -1,4 +1,8 @@
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
+
+/** One-shot hashing (Node ≥ 20.12): about half the cost of a Hash object for the small inputs hashed per step. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
 
 /** JSON with object keys sorted, so equal values always give equal bytes (and equal hashes). */
 export function canonicalJson(value: unknown): string {
@@ -23,11 +27,17 @@ function sortKeys(value: unknown): unknown {
 }
 
 export function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return oneShot ? oneShot("sha256", data, "hex") : createHash("sha256").update(data).digest("hex");
 }
 
 /** Hash of several parts, unambiguous about where one part ends. */
 export function hashParts(...parts: (string | Uint8Array)[]): string {
+  if (oneShot && parts.every((p) => typeof p === "string")) {
+    // Text parts only (cache keys, output keys, manifest hashes): one string, hashed in one call.
+    let text = "";
+    for (const p of parts as string[]) text += `${Buffer.byteLength(p, "utf8")}:${p}`;
+    return oneShot("sha256", text, "hex");
+  }
   const h = createHash("sha256");
   // Hashes `<byte length>:<bytes>` for each part. Text parts in a row are fed as one string (its UTF-8
   // bytes are theirs, one after another): the same bytes with fewer calls.

@@ -1,4 +1,4 @@
-import { FlowProducer, Job, Queue, QueueEvents } from "bullmq";
+import { FlowProducer, Job, Queue, QueueEvents, type QueueEventsListener } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   FsArtifactStore,
@@ -70,6 +70,18 @@ async function stepCached(store: ArtifactStore, node: PlanNode, inputs: Record<s
   return true;
 }
 
+/** A deep copy of a JSON-like value, as a JSON round trip would give (undefined properties left out), without the text. */
+function copyJson<T>(v: T): T {
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) return v.map(copyJson) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== undefined) out[k] = copyJson(x);
+  }
+  return out as T;
+}
+
 function isStepResult(v: unknown): v is StepJobResult {
   return typeof v === "object" && v !== null && typeof (v as StepJobResult).key === "string" && typeof (v as StepJobResult).outputs === "object";
 }
@@ -100,6 +112,12 @@ export class QueueExecutor implements Executor {
   private readonly pollMs: number;
   private readonly keep: number;
   private readonly plugins: string[];
+  // Connections kept from run to run (each costs a connect and BullMQ's script loading, ≈20 ms a run):
+  // a queue, its event reader and the flow producer per queue name, the cancel subscription. Runs attach
+  // their own listeners and detach them when they end; `close()` closes these.
+  private readonly queueConns = new Map<string, Promise<{ q: Queue<StepJobData, StepJobResult>; qe: QueueEvents }>>();
+  private flowProducer?: FlowProducer;
+  private cancelSub?: Promise<Redis>;
 
   constructor(options: QueueExecutorOptions) {
     this.redis = options.redis;
@@ -113,7 +131,66 @@ export class QueueExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    const conns = await Promise.allSettled([...this.queueConns.values()]);
+    this.queueConns.clear();
+    for (const c of conns) {
+      if (c.status !== "fulfilled") continue;
+      await c.value.qe.close().catch(() => {});
+      await c.value.q.close().catch(() => {});
+    }
+    await this.flowProducer?.close().catch(() => {});
+    this.flowProducer = undefined;
+    const sub = await this.cancelSub?.catch(() => undefined);
+    this.cancelSub = undefined;
+    sub?.disconnect();
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** The queue of this name and its event reader, made on first use and kept. */
+  private queueConn(name: string): Promise<{ q: Queue<StepJobData, StepJobResult>; qe: QueueEvents }> {
+    let c = this.queueConns.get(name);
+    if (!c) {
+      c = (async () => {
+        const connection = redisOptions(this.redis);
+        const q = new Queue<StepJobData, StepJobResult>(name, { connection, prefix: this.prefix });
+        q.on("error", () => {});
+        // Events are read from the stream's last entry as it is now, not from whenever the reader's first XREAD
+        // reaches Redis: a job finishing in between would otherwise go unheard (until the poll).
+        const [last] = await this.client.xrevrange(`${q.toKey("events")}`, "+", "-", "COUNT", 1);
+        const qe = new QueueEvents(name, { connection, prefix: this.prefix, lastEventId: last?.[0] ?? "0-0" });
+        qe.on("error", () => {});
+        // Every run in progress listens.
+        qe.setMaxListeners(0);
+        await qe.waitUntilReady();
+        return { q, qe };
+      })();
+      this.queueConns.set(name, c);
+      c.catch(() => this.queueConns.get(name) === c && this.queueConns.delete(name));
+    }
+    return c;
+  }
+
+  private flows(): FlowProducer {
+    if (!this.flowProducer) {
+      this.flowProducer = new FlowProducer({ connection: redisOptions(this.redis), prefix: this.prefix });
+      this.flowProducer.on("error", () => {});
+    }
+    return this.flowProducer;
+  }
+
+  /** The subscription to cancel messages, shared by the runs in progress (each listens for its own id). */
+  private cancels(): Promise<Redis> {
+    if (!this.cancelSub) {
+      const sub = this.client.duplicate();
+      sub.on("error", () => {});
+      sub.setMaxListeners(0);
+      this.cancelSub = sub.subscribe(this.runs.cancelChannel).then(() => sub);
+      this.cancelSub.catch(() => {
+        this.cancelSub = undefined;
+        sub.disconnect();
+      });
+    }
+    return this.cancelSub;
   }
 
   async run(plan: Plan, options: RunOptions): Promise<RunRecord> {
@@ -145,20 +222,22 @@ export class QueueExecutor implements Executor {
     const onAbort = () => controller.abort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) controller.abort();
+    // Listeners this run attaches to the shared connections, detached when it ends.
+    const detach: (() => void)[] = [];
     // `latentflow cancel <run>` from another process reaches this coordinator too.
-    const sub = this.client.duplicate();
-    sub.on("error", () => {});
-    sub.on("message", (_c: string, id: string) => id === runId && controller.abort());
-    await sub.subscribe(this.runs.cancelChannel);
+    const sub = await this.cancels().catch((e: unknown) => {
+      options.signal?.removeEventListener("abort", onAbort);
+      throw e;
+    });
+    const onCancel = (_c: string, id: string) => id === runId && controller.abort();
+    sub.on("message", onCancel);
+    detach.push(() => sub.off("message", onCancel));
 
-    const connection = redisOptions(this.redis);
     const queues = new Map<string, Queue>();
-    const events = new Map<string, QueueEvents>();
     const stepOfJob = new Map<string, string>();
     // Shard jobs of sharded steps: progress counts their completions.
     const shardOfJob = new Map<string, { stepId: string; count: number; done: Set<string> }>();
-    const flows = new FlowProducer({ connection, prefix: this.prefix });
-    flows.on("error", () => {});
+    const flows = this.flows();
     // Settling jobs, by job id; a `completed` event hands over the job's return value directly (QueueEvents
     // has parsed it already).
     const wake = new Map<string, (returnvalue?: unknown) => void>();
@@ -171,19 +250,23 @@ export class QueueExecutor implements Executor {
     const settling = new Map<string, { check: () => Promise<void>; since: number; q: Queue }>();
     let eventChain = Promise.resolve();
     for (const name of new Set(nodes.map(queueOf))) {
-      const q = new Queue<StepJobData, StepJobResult>(name, { connection, prefix: this.prefix });
-      q.on("error", () => {});
-      // Events are read from the stream's last entry as it is now, not from whenever the reader's first XREAD
-      // reaches Redis: a job finishing in between would otherwise go unheard (until the poll).
-      const [last] = await this.client.xrevrange(`${q.toKey("events")}`, "+", "-", "COUNT", 1);
-      const qe = new QueueEvents(name, { connection, prefix: this.prefix, lastEventId: last?.[0] ?? "0-0" });
-      qe.on("error", () => {});
+      const conn = await this.queueConn(name).catch((e: unknown) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        for (const d of detach) d();
+        throw e;
+      });
+      const { q, qe } = conn;
+      // This run's listeners; the reader is older than any job this run adds, so it hears all of them.
+      const on = <U extends keyof QueueEventsListener>(event: U, listener: QueueEventsListener[U]) => {
+        qe.on(event, listener);
+        detach.push(() => qe.off(event, listener));
+      };
       const started = (stepId: string, attempt: number) => {
         const rec = record.steps[stepId]!;
         rec.attempts = Math.max(rec.attempts, attempt);
         emit({ type: "step-start", runId, stepId, attempt });
       };
-      qe.on("active", ({ jobId }) => {
+      on("active", ({ jobId }) => {
         const stepId = stepOfJob.get(jobId);
         if (stepId) {
           // Not another attempt: a sharded step's gathering job, a stalled job taken again.
@@ -199,7 +282,7 @@ export class QueueExecutor implements Executor {
           started(shard.stepId, 1);
         }
       });
-      qe.on("progress", ({ jobId, data }) => {
+      on("progress", ({ jobId, data }) => {
         const stepId = stepOfJob.get(jobId);
         const p = data as StepJobProgress;
         if (!stepId || typeof p !== "object") return;
@@ -211,7 +294,7 @@ export class QueueExecutor implements Executor {
         } else emit({ type: "step-progress", runId, stepId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) });
       });
       // A failed attempt with attempts left goes to BullMQ's delayed set (the backoff): that is a retry.
-      qe.on("delayed", ({ jobId, delay }) => {
+      on("delayed", ({ jobId, delay }) => {
         const stepId = stepOfJob.get(jobId);
         if (!stepId) return;
         retriesSeen.set(jobId, (retriesSeen.get(jobId) ?? 0) + 1);
@@ -221,7 +304,7 @@ export class QueueExecutor implements Executor {
           emit({ type: "step-retry", runId, stepId, attempt: job?.attemptsMade ?? 1, delayMs: Math.max(0, at > 1e12 ? at - Date.now() : at), error: decodeFailure(job?.failedReason).message });
         }).catch(() => {});
       });
-      qe.on("completed", ({ jobId, returnvalue }) => {
+      on("completed", ({ jobId, returnvalue }) => {
         const shard = shardOfJob.get(jobId);
         if (shard) {
           shard.done.add(jobId);
@@ -232,15 +315,13 @@ export class QueueExecutor implements Executor {
         // A job can finish before its coordinator starts listening for it: keep the event for settle.
         else if (jobId.startsWith(`${runId}.`)) early.set(jobId, returnvalue);
       });
-      qe.on("failed", ({ jobId }) => {
+      on("failed", ({ jobId }) => {
         const w = wake.get(jobId);
         if (w) w();
         else if (jobId.startsWith(`${runId}.`)) early.set(jobId, undefined);
       });
       queues.set(name, q);
-      events.set(name, qe);
     }
-    await Promise.all([...events.values()].map((e) => e.waitUntilReady()));
 
     const jobOpts = (node: PlanNode, jobId: string) => ({
       jobId,
@@ -499,7 +580,8 @@ export class QueueExecutor implements Executor {
           rec.durationMs = Date.now() - t0;
           running.delete(node.id);
           void save();
-          emit({ type: "step-end", runId, stepId: node.id, record: JSON.parse(JSON.stringify(rec)) });
+          // The event gets its own copy (the record keeps changing); none is made without a listener.
+          if (options.onEvent) emit({ type: "step-end", runId, stepId: node.id, record: copyJson(rec) });
           wakeLoop();
         });
       running.set(node.id, p);
@@ -562,10 +644,7 @@ export class QueueExecutor implements Executor {
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       clearInterval(pollTimer);
-      sub.disconnect();
-      await Promise.all([...events.values()].map((e) => e.close().catch(() => {})));
-      await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
-      await flows.close().catch(() => {});
+      for (const d of detach) d();
     }
 
     finishRecord(record, signal.aborted, failed.size > 0, started);

@@ -116,7 +116,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   const runs = new RedisRunStore(client, prefix);
   const stores = new Map<string, ArtifactStore>();
   const storeFor = (ref: StoreRef): ArtifactStore => {
-    const id = JSON.stringify(ref);
+    const id = ref.kind === "redis" ? `redis\n${ref.prefix}\n${ref.ttlSeconds ?? 0}` : `fs\n${ref.root}`;
     let s = stores.get(id);
     if (!s) {
       s = ref.kind === "redis" ? new RedisArtifactStore({ redis: client, prefix: ref.prefix, ...(ref.ttlSeconds ? { ttlSeconds: ref.ttlSeconds } : {}) }) : new FsArtifactStore(ref.root);
