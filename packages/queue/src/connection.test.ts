@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeRedis, redisOptions } from "./connection.js";
+import { describeRedis, isAbortedByDisconnect, redisOptions, retryAborted } from "./connection.js";
 import { decodeFailure, encodeFailure } from "./executor/job.js";
 
 describe("Redis connection options", () => {
@@ -13,6 +13,24 @@ describe("Redis connection options", () => {
   it("refuses what is not a Redis URL, with a code", () => {
     expect(() => redisOptions("http://x")).toThrow(expect.objectContaining({ code: "E_REDIS_URL" }));
     expect(() => redisOptions("not a url")).toThrow(expect.objectContaining({ code: "E_REDIS_URL" }));
+  });
+});
+
+describe("pipelines cut by a dropped connection", () => {
+  const aborted = () => Object.assign(new Error("Command aborted due to connection close"), { name: "AbortError", command: { name: "exec", args: [] } });
+
+  it("are sent again; other errors, and a signal's AbortError, are not", async () => {
+    let calls = 0;
+    expect(await retryAborted(async () => (++calls < 3 ? Promise.reject(aborted()) : "ok"))).toBe("ok");
+    expect(calls).toBe(3);
+    const signalAbort = new DOMException("stop", "AbortError");
+    expect(isAbortedByDisconnect(signalAbort)).toBe(false);
+    calls = 0;
+    await expect(retryAborted(async () => (calls++, Promise.reject(signalAbort)))).rejects.toBe(signalAbort);
+    expect(calls).toBe(1);
+    calls = 0;
+    await expect(retryAborted(async () => (calls++, Promise.reject(aborted())), 4)).rejects.toMatchObject({ name: "AbortError" });
+    expect(calls).toBe(4);
   });
 });
 

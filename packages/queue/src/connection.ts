@@ -48,6 +48,31 @@ export function describeRedis(target: RedisTarget): string {
   return `${o.tls ? "rediss" : "redis"}://${o.host ?? "127.0.0.1"}:${o.port ?? 6379}/${o.db ?? 0}`;
 }
 
+/**
+ * True for the error ioredis gives the unanswered commands of a pipeline or MULTI/EXEC when the connection
+ * drops under it (`AbortError: Command aborted due to connection close`). Single commands are sent again
+ * once ioredis has reconnected, so they wait through a Redis restart; a pipeline cut after its first replies
+ * is not, whatever `maxRetriesPerRequest` says.
+ */
+export function isAbortedByDisconnect(e: unknown): boolean {
+  return e instanceof Error && e.name === "AbortError" && typeof (e as { command?: unknown }).command === "object";
+}
+
+/**
+ * Runs `fn` again (up to `tries` times in all) when a dropped connection aborted its pipeline or
+ * transaction; the new attempt's commands wait for the reconnect like any other. Only for `fn` that can run
+ * twice: the aborted commands may have run on the server before it went away.
+ */
+export async function retryAborted<T>(fn: () => Promise<T>, tries = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= tries || !isAbortedByDisconnect(e)) throw e;
+    }
+  }
+}
+
 /** A new ioredis client for `target`. */
 export function connect(target: RedisTarget): Redis {
   return new Redis(redisOptions(target));

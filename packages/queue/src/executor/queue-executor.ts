@@ -25,7 +25,7 @@ import {
   type RunOptions,
   type RunRecord,
 } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
+import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
 import { batcher, Failed } from "./batch.js";
@@ -339,7 +339,9 @@ export class QueueExecutor implements Executor {
       if (!a) {
         a = batcher<NewJob, void>(async (jobs) => {
           try {
-            await q.addBulk(jobs);
+            // Job ids are fixed: a transaction cut by a dropped connection is sent again (a job it added
+            // already stays as it is).
+            await retryAborted(() => q.addBulk(jobs));
             return jobs.map(() => undefined);
           } catch {
             // One bad job fails the whole bulk: add them one by one, so each gets its own outcome.
@@ -362,7 +364,10 @@ export class QueueExecutor implements Executor {
         if ((await existing.getState()) !== "failed") return false; // resuming: leave it where it is
         if (!shards) {
           // A failed (or cancelled) job is run again.
-          await existing.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+          await existing.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(async (e: unknown) => {
+            // Sent again after a reconnect, a retry that ran before Redis went away finds the job failed no more.
+            if ((await existing.getState()) === "failed") throw e;
+          });
           return false;
         }
         // A failed flow is rebuilt: shards that finished come from the cache.
@@ -374,7 +379,8 @@ export class QueueExecutor implements Executor {
       }
       // Each shard is a job of its own, so the fleet shares them; the step's job runs once they are all
       // done, and gathers them from the cache in input order.
-      await flows.add({
+      // Job ids are fixed: a transaction cut by a dropped connection is sent again.
+      await retryAborted(() => flows.add({
         name: node.uses,
         queueName: q.name,
         data,
@@ -385,7 +391,7 @@ export class QueueExecutor implements Executor {
           data: { ...data, shardIndex: i },
           opts: { ...jobOpts(node, shardJobIdFor(runId, node.id, i)), failParentOnFailure: true },
         })),
-      });
+      }));
       return true;
     };
 

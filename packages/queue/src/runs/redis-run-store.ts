@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RunRecord, RunStore } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, type RedisTarget } from "../connection.js";
+import { checkPrefix, connect, DEFAULT_PREFIX, retryAborted, type RedisTarget } from "../connection.js";
 import type { StoreRef } from "../executor/job.js";
 
 /** What `resume` and `cancel` need to know about a queued run besides its record. */
@@ -42,7 +42,9 @@ export class RedisRunStore implements RunStore {
   }
 
   async save(record: RunRecord): Promise<void> {
-    await this.redis.multi().set(this.key(record.id), JSON.stringify(record)).zadd(`${this.prefix}:runs`, Date.parse(record.startedAt) || 0, record.id).exec();
+    const json = JSON.stringify(record);
+    // A transaction cut by a dropped connection is sent again (it writes the same either way).
+    await retryAborted(() => this.redis.multi().set(this.key(record.id), json).zadd(`${this.prefix}:runs`, Date.parse(record.startedAt) || 0, record.id).exec());
   }
 
   async load(id: string): Promise<RunRecord | undefined> {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { LatentflowError, buildManifest, verifyFile, type ArtifactManifest, type ArtifactStore, type PortType } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, describeRedis, type RedisTarget } from "../connection.js";
+import { checkPrefix, connect, DEFAULT_PREFIX, describeRedis, retryAborted, type RedisTarget } from "../connection.js";
 import { luaScript } from "../lua.js";
 
 const KEY = /^[a-f0-9]{16,128}$/;
@@ -130,13 +130,15 @@ export class RedisArtifactStore implements ArtifactStore {
   async hasMany(keys: string[]): Promise<boolean[]> {
     if (!keys.length) return [];
     for (const key of keys) checkKey(key);
-    const pipe = this.redis.pipeline();
-    for (const key of keys) pipe.exists(this.manifestKey(key));
-    const res = (await pipe.exec()) ?? [];
-    return keys.map((_, i) => {
-      const [err, n] = res[i] ?? [new Error("no reply"), 0];
-      if (err) throw err;
-      return n === 1;
+    return retryAborted(async () => {
+      const pipe = this.redis.pipeline();
+      for (const key of keys) pipe.exists(this.manifestKey(key));
+      const res = (await pipe.exec()) ?? [];
+      return keys.map((_, i) => {
+        const [err, n] = res[i] ?? [new Error("no reply"), 0];
+        if (err) throw err;
+        return n === 1;
+      });
     });
   }
 
@@ -165,12 +167,17 @@ export class RedisArtifactStore implements ArtifactStore {
       const bytes = files[f.name]!;
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const n = stored.chunks[manifest.files.indexOf(f)]!;
-      // One pipeline per file: chunks stream to Redis without a round trip each.
-      const pipe = this.redis.pipeline();
-      for (let c = 0; c < n; c++) pipe.set(keys[k++]!, buf.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes), "EX", PENDING_TTL_S);
-      const results = await pipe.exec();
-      const failed = results?.find(([err]) => err);
-      if (failed) throw failed[0];
+      // One pipeline per file: chunks stream to Redis without a round trip each (sent again whole if a
+      // dropped connection cuts it: the chunks are this upload's own).
+      const first = k;
+      k += n;
+      await retryAborted(async () => {
+        const pipe = this.redis.pipeline();
+        for (let c = 0; c < n; c++) pipe.set(keys[first + c]!, buf.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes), "EX", PENDING_TTL_S);
+        const results = await pipe.exec();
+        const failed = results?.find(([err]) => err);
+        if (failed) throw failed[0];
+      });
     }
     const json = JSON.stringify(stored);
     const winner = await this.redis.lfCommitArtifact(this.manifestKey(key), this.indexKey(), json, key, this.ttlSeconds, CHUNK_GRACE_S, ...keys);
@@ -203,14 +210,19 @@ export class RedisArtifactStore implements ArtifactStore {
       if (total <= SMALL_PUT_BYTES) small.push({ i, p: this.prepareSmall(it.key, it.type, it.files, it.info, it.manifest) });
     });
     if (small.length) {
-      const pipe = this.redis.pipeline() as unknown as { lfPutArtifact(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
-      for (const { p } of small) pipe.lfPutArtifact(this.manifestKey(p.manifest.key), this.indexKey(), ...p.args);
-      const res = (await pipe.exec()) ?? [];
-      for (let j = 0; j < small.length; j++) {
-        const [err, winner] = res[j] ?? [new Error("no reply"), null];
-        if (err) throw err;
-        out[small[j]!.i] = await this.settleSmall(small[j]!.p, winner as string);
-      }
+      // Sent again whole if a dropped connection cuts it: each put is first-writer-wins, and one that ran
+      // before the cut finds its own manifest (same upload id) and counts as written.
+      const winners = await retryAborted(async () => {
+        const pipe = this.redis.pipeline() as unknown as { lfPutArtifact(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+        for (const { p } of small) pipe.lfPutArtifact(this.manifestKey(p.manifest.key), this.indexKey(), ...p.args);
+        const res = (await pipe.exec()) ?? [];
+        return small.map((_, j) => {
+          const [err, winner] = res[j] ?? [new Error("no reply"), null];
+          if (err) throw err;
+          return winner as string;
+        });
+      });
+      for (let j = 0; j < small.length; j++) out[small[j]!.i] = await this.settleSmall(small[j]!.p, winners[j]!);
     }
     for (let i = 0; i < items.length; i++) {
       if (out[i]) continue;

@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   FsArtifactStore,
@@ -85,6 +85,14 @@ function inliningStore(store: ArtifactStore, maxBytes: number, inline: InlineArt
 /** How long a worker trusts that a run is not cancelled before it reads the run's flag again. */
 const CANCEL_RECHECK_MS = 1000;
 
+/**
+ * After a reconnect, the worker looks for jobs left active under its own lock that it does not run, this
+ * long after the connection is ready (replies to the commands sent again arrive meanwhile), and hands back
+ * those still so ORPHAN_CONFIRM_MS later.
+ */
+const ORPHAN_SWEEP_MS = 1000;
+const ORPHAN_CONFIRM_MS = 500;
+
 function failure(e: unknown, cancelled: boolean): Error {
   if (cancelled) return new UnrecoverableError(encodeFailure("E_CANCELLED", "the run was cancelled"));
   if (e instanceof LatentflowError) {
@@ -93,6 +101,69 @@ function failure(e: unknown, cancelled: boolean): Error {
     return e.code === "E_TIMEOUT" ? new Error(text) : new UnrecoverableError(text);
   }
   return new Error(encodeFailure("E_STEP_FAILED", e instanceof Error ? e.message : String(e)));
+}
+
+/**
+ * Hands back, after each reconnect, the jobs left active under this worker's lock that it does not run;
+ * returns a function that stops it. A Redis that stops (restart, failover) can run a command and go away
+ * before its reply is sent, and ioredis sends the command again once reconnected: a BullMQ `moveToActive`,
+ * or a `moveToFinished` that also takes the next job, then took a job under this worker's lock that nobody
+ * processes (the second run took another job, or failed with "Missing lock"). Left alone, such a job waits
+ * for its lock to expire (`lockDuration`, 30 s) and for the stalled-job check (`stalledInterval`, up to 30 s
+ * more) — a minute of a run standing still. BullMQ's locks are `<worker id>:<n>`; a job is handed back
+ * (`moveToWait`, which checks the lock atomically) only when two looks ORPHAN_CONFIRM_MS apart find it
+ * under the same lock of ours and never handed to this worker.
+ */
+export function orphanSweep(worker: Worker, held: Set<string>, client: Redis, log: Logger): () => void {
+  const mine = `${worker.id}:`;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const orphans = async (): Promise<Map<string, string>> => {
+    const ids = await client.lrange(worker.keys.active!, 0, -1);
+    const active = new Set(ids);
+    // Jobs moved on without an event (their move failed: the lock was lost) are no longer ours to mind.
+    for (const id of held) if (!active.has(id)) held.delete(id);
+    const candidates = ids.filter((id) => !held.has(id));
+    const out = new Map<string, string>();
+    if (!candidates.length) return out;
+    const locks = await client.mget(...candidates.map((id) => `${worker.toKey(id)}:lock`));
+    candidates.forEach((id, i) => {
+      const token = locks[i];
+      if (token?.startsWith(mine)) out.set(id, token);
+    });
+    return out;
+  };
+  const sweep = async () => {
+    timer = undefined;
+    try {
+      const first = await orphans();
+      if (!first.size) return;
+      await new Promise((r) => setTimeout(r, ORPHAN_CONFIRM_MS));
+      if (stopped) return;
+      for (const [id, token] of await orphans()) {
+        if (first.get(id) !== token || held.has(id)) continue;
+        const job = await Job.fromId(worker, id);
+        if (!job) continue;
+        await job.moveToWait(token).then(
+          () => log.warn(`queue ${worker.name}: job ${id} was left active under this worker's lock by a command Redis ran as it went away; handed back to the queue`),
+          (e: Error) => log.debug(`handing back job ${id}: ${e.message}`),
+        );
+      }
+    } catch (e) {
+      log.debug(`looking for jobs left active on queue ${worker.name}: ${(e as Error).message}`);
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void sweep(), ORPHAN_SWEEP_MS);
+    timer.unref();
+  };
+  void worker.client.then((c) => c.on("ready", schedule), () => {});
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 /**
@@ -160,6 +231,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     return false;
   };
   const workers: Worker[] = [];
+  const sweeps: (() => void)[] = [];
 
   const process = async (job: Job<StepJobData, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
@@ -238,8 +310,18 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
     });
     worker.on("error", (e) => log.warn(`queue ${name}: ${e.message}`));
-    worker.on("failed", (job, e) => log.info(`job ${job?.id} failed: ${e.message}`));
-    worker.on("completed", (job) => log.info(`job ${job.id} done`));
+    // Jobs BullMQ handed to this worker, from their fetch until BullMQ has moved them on.
+    const held = new Set<string>();
+    worker.on("active", (job) => job.id && held.add(job.id));
+    worker.on("failed", (job, e) => {
+      if (job?.id) held.delete(job.id);
+      log.info(`job ${job?.id} failed: ${e.message}`);
+    });
+    worker.on("completed", (job) => {
+      if (job.id) held.delete(job.id);
+      log.info(`job ${job.id} done`);
+    });
+    sweeps.push(orphanSweep(worker, held, client, log));
     workers.push(worker);
   }
 
@@ -263,6 +345,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     plugins: have,
     queues,
     async close(force = false) {
+      for (const stop of sweeps) stop();
       await Promise.all(workers.map((w) => w.close(force)));
       sub.disconnect();
       await client.quit().catch(() => client.disconnect());
