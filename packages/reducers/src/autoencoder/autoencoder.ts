@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import {
   LatentflowError,
   assertFinite,
@@ -14,6 +12,7 @@ import {
 } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import type * as TF from "@tensorflow/tfjs";
+import { useTfBackend } from "@latentflow/tfjs-runtime";
 import { reducedSpace, type ReduceRunOptions, type Reducer } from "../reducer.js";
 import { VERSION } from "../version.js";
 
@@ -54,48 +53,9 @@ function fail(code: string, message: string, hint?: string, data?: Record<string
   throw new LatentflowError(code, message, { ...(hint ? { hint } : {}), ...(data ? { data } : {}) });
 }
 
-let tfPromise: Promise<Tf> | undefined;
-const backendReady = new Map<string, Promise<boolean>>();
-
-/** tfjs, loaded on first use so importing @latentflow/reducers does not load it. */
-function loadTf(): Promise<Tf> {
-  tfPromise ??= (async () => {
-    const tf = await import("@tensorflow/tfjs");
-    const wasm = await import("@tensorflow/tfjs-backend-wasm");
-    // The .wasm binaries from the package on disk: nothing is fetched.
-    const pkg = createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm/package.json");
-    wasm.setWasmPaths(`${join(dirname(pkg), "dist")}/`);
-    wasm.setThreadsCount(1);
-    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-    return tf;
-  })();
-  return tfPromise;
-}
-
-async function tryTfjsNode(tf: Tf): Promise<boolean> {
-  try {
-    // A variable keeps bundlers and tsc from resolving the optional package.
-    const name = "@tensorflow/tfjs-node";
-    await import(name);
-  } catch {
-    return false;
-  }
-  // tfjs-node registers its backend with its own tfjs-core: usable only if that is ours.
-  return tf.findBackendFactory("tensorflow") !== null && tf.findBackendFactory("tensorflow") !== undefined;
-}
-
-/** Makes `backend` the active tfjs backend; returns the name in use. */
-async function useBackend(tf: Tf, backend: AutoencoderBackend): Promise<string> {
-  let name = "wasm";
-  if (backend !== "wasm") {
-    let p = backendReady.get("tensorflow");
-    if (!p) backendReady.set("tensorflow", (p = tryTfjsNode(tf)));
-    if (await p) name = "tensorflow";
-    else if (backend === "tensorflow") fail("E_BACKEND", "autoencoder: backend 'tensorflow' needs @tensorflow/tfjs-node 4.22 installed", "install @tensorflow/tfjs-node, or use backend 'wasm'");
-  }
-  if (tf.getBackend() !== name && !(await tf.setBackend(name))) fail("E_BACKEND", `autoencoder: could not start the tfjs '${name}' backend`);
-  await tf.ready();
-  return name;
+/** Makes `backend` the active tfjs backend; returns tfjs. */
+async function useBackend(backend: AutoencoderBackend): Promise<Tf> {
+  return (await useTfBackend(backend, "autoencoder")).tf;
 }
 
 /** One dense layer of the stored spec. */
@@ -197,8 +157,7 @@ export class Autoencoder implements Reducer {
   /** The tfjs models of the fitted state, built on first use after load. */
   private async ensureNets(): Promise<{ tf: Tf; nets: Nets }> {
     const s = this.state!;
-    const tf = await loadTf();
-    await useBackend(tf, this.options.backend);
+    const tf = await useBackend(this.options.backend);
     if (!this.nets) {
       const nets = this.build(tf, s.inputSpace.dim);
       const ts = s.weights.map((w, i) => tf.tensor(w, s.shapes[i]!, "float32"));
@@ -256,8 +215,7 @@ export class Autoencoder implements Reducer {
     assertFinite(vs.data, d, vs.ids, "autoencoder fit");
     opts.signal?.throwIfAborted();
     const { epochs, batchSize, learningRate, seed } = this.options;
-    const tf = await loadTf();
-    await useBackend(tf, this.options.backend);
+    const tf = await useBackend(this.options.backend);
     const { offset, scale } = this.scalingOf(vs.data, n, d);
     const rng = createRng(`autoencoder:${seed}`);
     const init = rng.fork("init");
