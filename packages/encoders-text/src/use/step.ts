@@ -6,15 +6,15 @@ import { USE_DEFAULT_BATCH_SIZE, UniversalSentenceEncoder } from "./use.js";
 /** `encoders-text/use`: Universal Sentence Encoder lite vectors of a records input's texts. */
 export const useStep = defineStep({
   name: "use",
-  description: "Universal Sentence Encoder lite (tfjs; wasm on worker threads, or tfjs-node when installed): each record's text → a 512-d unit vector in the space use-lite/512.",
+  description: "Universal Sentence Encoder lite (onnxruntime-node by default; tfjs-node when installed; tfjs wasm on worker threads): each record's text → a 512-d unit vector in the space use-lite/512.",
   inputs: { records: { type: "records" } },
   outputs: { vectors: { type: "vectors", description: "one 512-d unit vector per record, ids and meta from the records" } },
   params: z.strictObject({
     field: z.string().min(1).default("text").describe("record field holding the text"),
     idField: z.string().min(1).default("id").describe("record field holding the id (else the row number)"),
     batchSize: z.number().int().positive().default(USE_DEFAULT_BATCH_SIZE).describe("texts per model call (texts of similar length are batched together)"),
-    threads: z.number().int().min(0).optional().describe("worker threads, one model each (default: all cores; 0: the step's own thread)"),
-    backend: z.enum(["auto", "wasm", "tensorflow"]).default("auto").describe("tfjs backend: tfjs-node when installed (auto), else wasm"),
+    threads: z.number().int().min(0).optional().describe("onnxruntime: intra-op threads; wasm: worker threads, one model each (default: all cores; 0: the step's own thread)"),
+    backend: z.enum(["auto", "onnxruntime", "wasm", "tensorflow"]).default("auto").describe("auto: tfjs-node when installed, else onnxruntime (native, the same weights as an ONNX graph), else tfjs wasm"),
   }),
   resources: { cpuBound: true },
   shardable: "records",

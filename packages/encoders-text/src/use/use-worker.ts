@@ -4,9 +4,8 @@ import { UseGraph } from "./graph.js";
 
 interface Job {
   id: number;
-  indices: Int32Array;
-  values: Int32Array;
-  rows: number;
+  pieces: Int32Array;
+  lengths: Int32Array;
 }
 
 const port = parentPort!;
@@ -18,7 +17,7 @@ ready.then(
 port.on("message", async (job: Job) => {
   try {
     const graph = await ready;
-    const out = await graph.embed(job.indices, job.values, job.rows);
+    const out = await graph.embedPieces(job.pieces, job.lengths);
     // Transfer a buffer holding exactly the result.
     const data = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : out.slice();
     port.postMessage({ id: job.id, data }, [data.buffer as ArrayBuffer]);

