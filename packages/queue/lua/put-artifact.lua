@@ -6,8 +6,8 @@
   ARGV[1] manifest JSON     ARGV[2] artifact key   ARGV[3] retention TTL in seconds (0 = keep)
   ARGV[4] extra seconds chunks outlive their manifest   ARGV[5..] pairs: chunk key, chunk bytes
 
-  Returns the stored manifest JSON: ours if we won, the existing one if another writer did (then nothing
-  is written). Atomic: a reader sees the whole artifact or none of it.
+  Returns 1 when it wrote ours, else the existing manifest JSON (another writer won, or this put ran once
+  already: then nothing is written). Atomic: a reader sees the whole artifact or none of it.
 ]]
 local existing = redis.call("GET", KEYS[1])
 if existing then
@@ -27,4 +27,4 @@ else
   redis.call("SET", KEYS[1], ARGV[1])
 end
 redis.call("SADD", KEYS[2], ARGV[2])
-return ARGV[1]
+return 1

@@ -7,9 +7,10 @@ export class Failed {
  * Collects calls into batches: `run` gets every item asked for while the previous batch was in flight (or,
  * when idle, in the same turn of the event loop), at most one batch is in flight at a time, and batches
  * start at least `minIntervalMs` apart. An idle fleet pays no wait (the last batch is long past); a busy
- * one sends one round trip for many steps instead of one each.
+ * one sends one round trip for many steps instead of one each. A batch holds at most `maxItems`; the rest
+ * wait for the next.
  */
-export function batcher<I, O>(run: (items: I[]) => Promise<(O | Failed)[]>, minIntervalMs = 0): (item: I) => Promise<O> {
+export function batcher<I, O>(run: (items: I[]) => Promise<(O | Failed)[]>, minIntervalMs = 0, maxItems = Number.POSITIVE_INFINITY): (item: I) => Promise<O> {
   let queued: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   let inFlight = false;
   let scheduled = false;
@@ -25,8 +26,8 @@ export function batcher<I, O>(run: (items: I[]) => Promise<(O | Failed)[]>, minI
     scheduled = false;
     if (inFlight || !queued.length) return;
     last = performance.now();
-    const batch = queued;
-    queued = [];
+    const batch = queued.length > maxItems ? queued.splice(0, maxItems) : queued;
+    if (batch === queued) queued = [];
     inFlight = true;
     run(batch.map((b) => b.item))
       .then(

@@ -49,8 +49,19 @@ export interface QueueExecutorOptions {
 /** Outputs of up to this many bytes per step come back in the job's result and the coordinator stores them. */
 const INLINE_BYTES = 8 * 1024;
 
-/** Stores of handed-back outputs go out at most this often (each a round trip for all steps finished meanwhile). */
-const PUT_INTERVAL_MS = 8;
+/**
+ * Jobs per `addBulk`. One bulk is one MULTI/EXEC, which Redis runs without serving anyone else: 400 jobs
+ * at once kept every worker waiting ~20 ms at a run's start (400 job scripts of ~55 µs); in slices,
+ * workers take the first jobs while the rest are added.
+ */
+const ADD_BULK_MAX = 50;
+
+/**
+ * Stores of handed-back outputs go out at most this often (each a round trip for all steps finished
+ * meanwhile). Every step of a chain waits for its store, so this is latency on each link: at 8 ms a chain
+ * of trivial steps took 7.7 ms a step, at 2 ms 4.0 (as at 0), with the same throughput on a busy fleet.
+ */
+const PUT_INTERVAL_MS = 2;
 
 type Outcome = { ok: true; value: StepJobResult } | { ok: false; reason: string };
 
@@ -348,7 +359,7 @@ export class QueueExecutor implements Executor {
             const each = await Promise.allSettled(jobs.map((j) => q.add(j.name, j.data, j.opts)));
             return each.map((r) => (r.status === "rejected" ? new Failed(r.reason) : undefined));
           }
-        });
+        }, 0, ADD_BULK_MAX);
         adders.set(q, a);
       }
       return a(job);

@@ -52,7 +52,8 @@ type Commands = Redis & {
   lfCommitArtifact(manifestKey: string, indexKey: string, ...args: (string | number)[]): Promise<string>;
   lfDeleteArtifact(manifestKey: string, indexKey: string, ...args: string[]): Promise<number>;
   lfTouchArtifact(manifestKey: string, ...args: (string | number)[]): Promise<number>;
-  lfPutArtifact(manifestKey: string, indexKey: string, ...args: (string | number | Buffer)[]): Promise<string>;
+  /** 1 when it wrote the artifact, else the manifest JSON already stored. */
+  lfPutArtifact(manifestKey: string, indexKey: string, ...args: (string | number | Buffer)[]): Promise<1 | string>;
 };
 
 /**
@@ -219,7 +220,7 @@ export class RedisArtifactStore implements ArtifactStore {
         return small.map((_, j) => {
           const [err, winner] = res[j] ?? [new Error("no reply"), null];
           if (err) throw err;
-          return winner as string;
+          return winner as 1 | string;
         });
       });
       for (let j = 0; j < small.length; j++) out[small[j]!.i] = await this.settleSmall(small[j]!.p, winners[j]!);
@@ -252,8 +253,9 @@ export class RedisArtifactStore implements ArtifactStore {
     return { manifest, json, args: [json, key, this.ttlSeconds, CHUNK_GRACE_S, ...pairs] as (string | number | Buffer)[] };
   }
 
-  private async settleSmall(p: { manifest: ArtifactManifest; json: string }, winner: string): Promise<ArtifactManifest> {
-    if (winner === p.json) return p.manifest;
+  private async settleSmall(p: { manifest: ArtifactManifest; json: string }, winner: 1 | string): Promise<ArtifactManifest> {
+    // Ours was written now (1), or before a dropped connection made us send it again (our own JSON).
+    if (winner === 1 || winner === p.json) return p.manifest;
     // The artifact was there already: it stands (and, under a retention TTL, counts as used).
     const existing = JSON.parse(winner) as StoredManifest;
     if (this.ttlSeconds) await this.touch(existing);
