@@ -2,8 +2,9 @@
 // Ours: QueueExecutor + `latentflow-worker` processes running N independent trivial steps (contract/numbers,
 // fresh params so every step executes and writes its artifact), with 1 and 2 worker processes. Peer, in the
 // same run: plain BullMQ Queue.add → Worker (no-op processor) with the same job count, worker processes and
-// concurrency. Both get the same warm-up (WARMUP jobs, untimed) and the same measurement (median of TIMED
-// batches). Dispatch latency is job.timestamp (enqueued) → job.processedOn (a worker took it), read back
+// concurrency. Both fleets are up together and their batches alternate (warm-up and timed alike), so both
+// meet the same machine; the median of TIMED batches counts, and the first batch through fresh processes is
+// reported as the cold figure. Dispatch latency is job.timestamp (enqueued) → job.processedOn (a worker took it), read back
 // from Redis after each run; also on an idle fleet (one job in flight at a time).
 // Every key lives under a prefix unique to this run and is deleted at the end; nothing else is touched.
 //
@@ -22,11 +23,13 @@ const REDIS_URL = process.env.LATENTFLOW_BENCH_REDIS ?? "redis://127.0.0.1:6379"
 const STEPS = 400; // jobs per throughput run
 const CONCURRENCY = 8; // per worker process
 const IDLE_STEPS = 40; // jobs of the idle-fleet latency runs
-// Both sides get the same treatment: WARMUP jobs through the freshly started processes first (untimed; a
-// fresh process runs cold, unoptimised code for its first few hundred jobs), then TIMED batches of STEPS
-// jobs, of which the median counts.
+// Both sides get the same treatment: WARMUP_BATCHES batches of WARMUP jobs through the freshly started
+// processes first (untimed: a fresh process runs unoptimised code and a small young heap, and measured
+// per batch its CPU per job falls for the first ~1,500 jobs before it levels off), then TIMED batches of
+// STEPS jobs, of which the median counts (one batch lasts a fraction of a second: single batches are noisy).
+const WARMUP_BATCHES = 12;
 const WARMUP = STEPS;
-const TIMED = 3;
+const TIMED = 7;
 const LIMIT_MS = 60_000; // any single run taking longer than this fails the benchmark instead of hanging it
 const SCALING = [100, 400, 800]; // steps per run, 1 worker: shows the per-run cost that grows with run size
 
@@ -39,6 +42,177 @@ if (process.argv[2] === "--bullmq-worker") {
   await w.waitUntilReady();
   process.stdout.write("ready\n");
   process.on("SIGTERM", () => void w.close().then(() => process.exit(0)));
+}
+
+// Each side's coordinating process is a child of its own, started with `--ours-driver` or `--peer-driver`
+// and driven over IPC ({ id, cmd } in, { id, … } out): its CPU is its own, and the two sides' code does not
+// share one JIT (run in one process, each side's calls into BullMQ and ioredis slowed the other's).
+if (process.argv[2] === "--ours-driver" || process.argv[2] === "--peer-driver") {
+  const [, , mode, url, prefix, dir, queueName] = process.argv;
+  const serve = (handlers) => {
+    process.on("message", async (m) => {
+      try {
+        process.send({ id: m.id, ...(await handlers[m.cmd](m)) });
+      } catch (e) {
+        process.send({ id: m.id, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+      }
+    });
+    process.send({ ready: true });
+  };
+  const { redisOptions } = await import("@latentflow/queue");
+  if (mode === "--ours-driver") {
+    const { PluginRegistry, corePlugin, loadPipelineText } = await import("@latentflow/core");
+    const { plugin: contractPlugin } = await import("@latentflow/contract-tests/plugin");
+    const { QueueExecutor, RedisArtifactStore, RedisRunStore } = await import("@latentflow/queue");
+    const registry = new PluginRegistry([corePlugin, contractPlugin]);
+    let nonce = 0;
+    // Fresh params on every pipeline: nothing is ever cached, every step runs and stores its artifact.
+    const pipeline = (n) => {
+      // Unique to this process: the drivers of earlier phases ran pipelines of their own.
+      const base = (process.pid * 10_000 + ++nonce) * 1_000;
+      const lines = Array.from({ length: n }, (_, i) => `  s${i}: { uses: contract/numbers, with: { n: 1, start: ${base + i} } }`);
+      return loadPipelineText(`version: 1\nsteps:\n${lines.join("\n")}\n`, join(dir, "pipeline.yaml"), registry, dir);
+    };
+    const executor = new QueueExecutor({ redis: url, prefix });
+    const store = new RedisArtifactStore({ redis: url, prefix });
+    // Coordinator-side calls, counted (with their summed latency) batch by batch.
+    let counts = {};
+    for (const [label, obj, name] of [
+      ["Queue.add", Queue.prototype, "add"],
+      ["Queue.addBulk", Queue.prototype, "addBulk"],
+      ["Job.fromId", Job, "fromId"],
+      ["Queue.getJobState", Queue.prototype, "getJobState"],
+      ["RedisRunStore.save", RedisRunStore.prototype, "save"],
+      ["RedisArtifactStore.stat", RedisArtifactStore.prototype, "stat"],
+    ]) {
+      const orig = obj[name];
+      obj[name] = async function (...args) {
+        const t = performance.now();
+        try {
+          return await orig.apply(this, args);
+        } finally {
+          const c = (counts[label] ??= { calls: 0, summedMs: 0 });
+          c.calls++;
+          c.summedMs += performance.now() - t;
+        }
+      };
+    }
+    const noRecords = { save: async () => {}, load: async () => undefined, list: async () => [] };
+    serve({
+      async batch({ n, concurrency, noRecordWrites }) {
+        const plan = pipeline(n);
+        counts = {};
+        const ends = [];
+        const cpu0 = process.cpuUsage();
+        const t0 = Date.now();
+        const rec = await executor.run(plan, {
+          store,
+          signal: AbortSignal.timeout(LIMIT_MS),
+          ...(concurrency ? { concurrency } : {}),
+          ...(noRecordWrites ? { runStore: noRecords } : {}),
+          onEvent: (e) => e.type === "step-end" && ends.push([e.stepId, Date.now()]),
+        });
+        const wallMs = Date.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        if (rec.status !== "succeeded") throw new Error(`fleet run ${rec.status}: ${rec.error?.message}`);
+        const misses = Object.values(rec.steps).filter((x) => x.cache === "miss").length;
+        if (misses !== n) throw new Error(`expected ${n} executed steps, ${misses} were cache misses`);
+        return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, t0, ends, counts, record: rec };
+      },
+      async close() {
+        await executor.close();
+        await store.close();
+        setImmediate(() => process.exit(0));
+        return {};
+      },
+    });
+  } else {
+    // The peer: every job added at once, one `add` each, completions heard through QueueEvents (as by our
+    // coordinator); a slow poll is only a safety net for events a just-started reader can miss, and is
+    // counted when it is what ended a batch.
+    const connection = redisOptions(url);
+    const queue = new Queue(queueName, { connection, prefix });
+    const events = new QueueEvents(queueName, { connection, prefix });
+    await events.waitUntilReady();
+    let completed = 0;
+    let target = 0;
+    let wakeUp = () => {};
+    events.on("completed", () => ++completed >= target && wakeUp());
+    serve({
+      async batch({ tag, n }) {
+        completed = 0;
+        target = n;
+        let heardByPoll = false;
+        const before = await queue.getCompletedCount();
+        const finished = new Promise((res) => (wakeUp = res));
+        const poll = setInterval(async () => {
+          if (completed < target && (await queue.getCompletedCount()) >= before + n) {
+            heardByPoll = true;
+            wakeUp();
+          }
+        }, 250);
+        const cpu0 = process.cpuUsage();
+        const t = Date.now();
+        await Promise.all(Array.from({ length: n }, (_, i) => queue.add("noop", { i }, { jobId: `${tag}.${i}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } })));
+        let timer;
+        const timeout = new Promise((_, rej) => {
+          timer = setTimeout(async () => rej(new Error(`BullMQ batch ${tag}: heard ${completed} of ${n} completions in ${LIMIT_MS} ms; job counts ${JSON.stringify(await queue.getJobCounts())}`)), LIMIT_MS);
+        });
+        await Promise.race([finished, timeout]).finally(() => {
+          clearTimeout(timer);
+          clearInterval(poll);
+        });
+        const wallMs = Date.now() - t;
+        const cpu = process.cpuUsage(cpu0);
+        return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, heardByPoll };
+      },
+      async idle({ n }) {
+        const t = Date.now();
+        for (let i = 0; i < n; i++) {
+          const job = await queue.add("noop", { i }, { jobId: `idle.${i}`, removeOnComplete: { age: 3600 } });
+          await job.waitUntilFinished(events, LIMIT_MS);
+        }
+        return { wallMs: Date.now() - t };
+      },
+      async close() {
+        await events.close();
+        await queue.close();
+        setImmediate(() => process.exit(0));
+        return {};
+      },
+    });
+  }
+}
+
+/** Starts a driver process (see above) and gives a function that sends it a command and waits for its answer. */
+async function startDriver(self, args) {
+  const { fork } = await import("node:child_process");
+  const child = fork(self, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const pending = new Map();
+  let next = 0;
+  child.on("message", (m) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.error) p.reject(new Error(`driver ${args[0]}: ${m.error}`));
+    else p.resolve(m);
+  });
+  const exited = new Promise((res) => child.on("exit", (code) => res(code)));
+  void exited.then((code) => {
+    for (const p of pending.values()) p.reject(new Error(`driver ${args[0]} exited with ${code}`));
+    pending.clear();
+  });
+  await new Promise((res, rej) => {
+    child.once("message", (m) => (m.ready ? res() : rej(new Error(`driver ${args[0]}: ${m.error}`))));
+    void exited.then((code) => rej(new Error(`driver ${args[0]} exited with ${code} before it was ready`)));
+  });
+  const call = (cmd, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, cmd, ...params });
+    });
+  return { child, exited, call, output: () => "" };
 }
 
 const pct = (xs, p) => {
@@ -117,55 +291,45 @@ async function redisCounters(r) {
   return { cpu: get("used_cpu_user") + get("used_cpu_sys"), calls, net };
 }
 
-/** Resource use of a measured section: CPU seconds per process role and Redis commands, per job. */
-async function meter(r, workerPids) {
-  const before = { redis: await redisCounters(r), self: process.cpuUsage(), workers: workerPids.map(procCpu) };
-  return async (jobs) => {
-    const workersCpu = workerPids.map(procCpu).reduce((s, c, i) => s + c - before.workers[i], 0);
-    const self = process.cpuUsage(before.self);
-    const after = await redisCounters(r);
-    const cmds = Object.entries(after.calls)
-      .map(([name, v]) => [name, v.calls - (before.redis.calls[name]?.calls ?? 0), v.usec - (before.redis.calls[name]?.usec ?? 0)])
-      .filter(([, c]) => c > 0)
-      .sort((a, b) => b[1] - a[1]);
-    const total = cmds.reduce((s, [, c]) => s + c, 0);
-    return {
-      cpuMsPerJob: {
-        coordinator: r4(((self.user + self.system) / 1000) / jobs),
-        workers: r4((workersCpu * 1000) / jobs),
-        redis: r4(((after.cpu - before.redis.cpu) * 1000) / jobs),
-      },
-      redisCommandsPerJob: r2(total / jobs),
-      bytesIntoRedisPerJob: Math.round((after.net - before.redis.net) / jobs),
-      redisUsecPerJob: r2(cmds.reduce((s, [, , u]) => s + u, 0) / jobs),
-      topCommandsPerJob: Object.fromEntries(cmds.slice(0, 8).map(([n, c]) => [n, r2(c / jobs)])),
-    };
-  };
-}
-
-/** Counts (and sums the latency of) coordinator-side calls by wrapping prototypes for the duration of `fn`. */
-async function counting(targets, fn) {
-  const counts = {};
-  const restore = [];
-  for (const [label, obj, name] of targets) {
-    const orig = obj[name];
-    counts[label] = { calls: 0, summedMs: 0 };
-    obj[name] = async function (...args) {
-      const t = performance.now();
-      try {
-        return await orig.apply(this, args);
-      } finally {
-        counts[label].calls++;
-        counts[label].summedMs += performance.now() - t;
+/**
+ * Resource use summed over measured sections (`section(fn)` runs one; `fn` returns the CPU ms its driver,
+ * the coordinator or producer, used): CPU of the driver and of the given worker processes, Redis CPU and
+ * commands; `perJob(n)` divides.
+ */
+function meter(r, workerPids) {
+  const sum = { self: 0, workers: 0, redisCpu: 0, net: 0, calls: {} };
+  const m = {
+    async section(fn) {
+      const before = { redis: await redisCounters(r), workers: workerPids.map(procCpu) };
+      const out = await fn();
+      sum.workers += workerPids.map(procCpu).reduce((s, c, i) => s + c - before.workers[i], 0);
+      sum.self += out.cpuMs / 1000;
+      const after = await redisCounters(r);
+      sum.redisCpu += after.cpu - before.redis.cpu;
+      sum.net += after.net - before.redis.net;
+      for (const [name, v] of Object.entries(after.calls)) {
+        const c = (sum.calls[name] ??= { calls: 0, usec: 0 });
+        c.calls += v.calls - (before.redis.calls[name]?.calls ?? 0);
+        c.usec += v.usec - (before.redis.calls[name]?.usec ?? 0);
       }
-    };
-    restore.push(() => (obj[name] = orig));
-  }
-  try {
-    return { value: await fn(), counts };
-  } finally {
-    for (const u of restore) u();
-  }
+      return out;
+    },
+    async perJob(jobs) {
+      const cmds = Object.entries(sum.calls)
+        .map(([name, v]) => [name, v.calls, v.usec])
+        .filter(([, c]) => c > 0)
+        .sort((a, b) => b[1] - a[1]);
+      const total = cmds.reduce((s, [, c]) => s + c, 0);
+      return {
+        cpuMsPerJob: { coordinator: r4((sum.self * 1000) / jobs), workers: r4((sum.workers * 1000) / jobs), redis: r4((sum.redisCpu * 1000) / jobs) },
+        redisCommandsPerJob: r2(total / jobs),
+        bytesIntoRedisPerJob: Math.round(sum.net / jobs),
+        redisUsecPerJob: r2(cmds.reduce((s, [, , u]) => s + u, 0) / jobs),
+        topCommandsPerJob: Object.fromEntries(cmds.slice(0, 8).map(([n, c]) => [n, r2(c / jobs)])),
+      };
+    },
+  };
+  return m;
 }
 
 /** Times `fn` sequentially (no overlap), `n` times; mean ms per call. */
@@ -179,7 +343,7 @@ async function timeEach(n, fn) {
 export async function run({ log }) {
   const { PluginRegistry, corePlugin, loadPipelineText, keyForNode, runStep, silentLogger } = await import("@latentflow/core");
   const { plugin: contractPlugin } = await import("@latentflow/contract-tests/plugin");
-  const { QueueExecutor, RedisArtifactStore, RedisRunStore, redisOptions } = await import("@latentflow/queue");
+  const { RedisArtifactStore, RedisRunStore, redisOptions } = await import("@latentflow/queue");
   const require = createRequire(import.meta.url);
   const queueDir = dirname(require.resolve("@latentflow/queue/package.json"));
   const workerMain = join(queueDir, "dist/worker/main.js");
@@ -193,7 +357,7 @@ export async function run({ log }) {
   let nonce = 0;
   // Fresh params on every pipeline: nothing is ever cached, every step runs and stores its artifact.
   const pipeline = (n) => {
-    const base = ++nonce * 1_000_000;
+    const base = (process.pid * 10_000 + ++nonce) * 1_000;
     const lines = Array.from({ length: n }, (_, i) => `  s${i}: { uses: contract/numbers, with: { n: 1, start: ${base + i} } }`);
     return loadPipelineText(`version: 1\nsteps:\n${lines.join("\n")}\n`, join(dir, "pipeline.yaml"), registry, dir);
   };
@@ -203,202 +367,150 @@ export async function run({ log }) {
     redis: REDIS_URL.replace(/\/\/[^@]*@/, "//"),
     steps: STEPS,
     concurrencyPerWorker: CONCURRENCY,
-    method: `ours and the peer alike: ${WARMUP} warm-up jobs through freshly started worker processes (untimed), then ${TIMED} timed batches of ${STEPS} jobs; the median batch's wall time gives jobs/s and its jobs the latencies; CPU and Redis commands are per job over all ${TIMED} batches`,
+    method: `ours and the peer alike, both fleets up at once and their batches alternating: ${WARMUP_BATCHES} × ${WARMUP} warm-up jobs through freshly started worker processes (untimed; the first batch is reported as 'cold'), then ${TIMED} timed batches of ${STEPS} jobs each; the median batch's wall time gives jobs/s and its jobs the latencies; CPU and Redis commands are per job over all ${TIMED} batches`,
     ours: {},
     bullmq: {},
     dispatchLatencyMs: {},
     idle: {},
+    cold: {},
   };
 
   try {
     const redisInfo = await raw.info("server");
     result.redisVersion = /redis_version:(\S+)/.exec(redisInfo)?.[1];
-    const executor = new QueueExecutor({ redis: REDIS_URL, prefix });
     const store = new RedisArtifactStore({ redis: REDIS_URL, prefix });
-    closers.push(() => executor.close(), () => store.close());
+    closers.push(() => store.close());
     const readQueue = new Queue("default", { connection, prefix });
     closers.push(() => readQueue.close());
 
     let finalRecord;
     const jobsOf = async (queue, pred) => (await queue.getJobs(["completed"], 0, -1)).filter((j) => pred(j.id));
 
-    // ---------- ours: QueueExecutor + latentflow-worker processes ----------
+    // ---------- ours and the peer, interleaved ----------
+    // For each worker count both fleets are up at once (the idle one waits in a blocking read, costing
+    // nothing) and batches alternate, ours then the peer's, then the peer's then ours, so drift in what the
+    // machine is doing (other processes, CPU frequency, Redis memory) falls on both alike. Each side's
+    // coordinating process is a driver process of its own.
     for (const workers of [1, 2]) {
-      const spawned = await Promise.all(
+      const oursProcs = await Promise.all(
         Array.from({ length: workers }, () => spawnReady([workerMain, "--redis", REDIS_URL, "--prefix", prefix, "--plugins", "@latentflow/contract-tests/plugin", "--concurrency", String(CONCURRENCY)], queueDir)),
       );
-      procs.push(...spawned);
-      // The same warm-up as the peer's (WARMUP jobs through the fresh processes before anything is timed), then
-      // the same measurement: TIMED batches of STEPS, the median counts; CPU and commands over all of them.
-      const warm = await executor.run(pipeline(WARMUP), { store, signal: AbortSignal.timeout(LIMIT_MS) });
-      if (warm.status !== "succeeded") throw new Error(`warm-up run ${warm.status}: ${warm.error?.message}`);
+      const qname = `bullmq-${workers}w`;
+      const peerProcs = await Promise.all(Array.from({ length: workers }, () => spawnReady([self, "--bullmq-worker", REDIS_URL, prefix, qname, String(CONCURRENCY)], dirname(self))));
+      const ours = await startDriver(self, ["--ours-driver", REDIS_URL, prefix, dir]);
+      const peer = await startDriver(self, ["--peer-driver", REDIS_URL, prefix, dir, qname]);
+      procs.push(...oursProcs, ...peerProcs, ours, peer);
+      const queue = new Queue(qname, { connection, prefix });
+      closers.push(() => queue.close());
 
-      const plans = Array.from({ length: TIMED }, () => pipeline(STEPS));
-      const runsDone = [];
-      const done = await meter(raw, spawned.map((p) => p.child.pid));
-      const { counts } = await counting(
-        [
-          ["Queue.add", Queue.prototype, "add"],
-          ["Queue.addBulk", Queue.prototype, "addBulk"],
-          ["Job.fromId", Job, "fromId"],
-          ["Queue.getJobState", Queue.prototype, "getJobState"],
-          ["RedisRunStore.save", RedisRunStore.prototype, "save"],
-          ["RedisArtifactStore.stat", RedisArtifactStore.prototype, "stat"],
-        ],
-        async () => {
-          for (const plan of plans) {
-            const ends = new Map();
-            const t0 = Date.now();
-            const rec = await executor.run(plan, { store, signal: AbortSignal.timeout(LIMIT_MS), onEvent: (e) => e.type === "step-end" && ends.set(e.stepId, Date.now()) });
-            runsDone.push({ rec, ends, t0, wallMs: Date.now() - t0 });
-          }
-        },
-      );
-      const usage = await done(TIMED * STEPS);
-      const walls = runsDone.map((r) => r.wallMs);
-      const wallMs = pct(walls, 50);
-      const { rec, ends, t0 } = runsDone[walls.indexOf(wallMs)];
-      for (const r of runsDone) {
-        if (r.rec.status !== "succeeded") throw new Error(`fleet run ${r.rec.status}: ${r.rec.error?.message}`);
-        const misses = Object.values(r.rec.steps).filter((s) => s.cache === "miss").length;
-        if (misses !== STEPS) throw new Error(`expected ${STEPS} executed steps, ${misses} were cache misses`);
+      // Warm-up, the same for both: the first batch through fresh processes is kept as the cold figure.
+      for (let k = 0; k < WARMUP_BATCHES; k++) {
+        const o = await ours.call("batch", { n: WARMUP });
+        const b = await peer.call("batch", { tag: `warm${k}`, n: WARMUP });
+        if (k === 0) result.cold[`${workers}w`] = { ours: r2((WARMUP * 1000) / o.wallMs), bullmq: r2((WARMUP * 1000) / b.wallMs), ratio: r2(b.wallMs / o.wallMs) };
       }
-      finalRecord = rec;
-      result.ours[`${workers}w_record`] = { recordBytes: JSON.stringify(rec).length, saves: r2(counts["RedisRunStore.save"].calls / TIMED) };
 
-      const jobs = await jobsOf(readQueue, (id) => id.startsWith(`${rec.id}.`));
-      if (jobs.length !== STEPS) throw new Error(`read back ${jobs.length} jobs of ${STEPS}`);
-      const dispatch = jobs.map((j) => j.processedOn - j.timestamp);
-      const processing = jobs.map((j) => j.finishedOn - j.processedOn);
-      const notice = jobs.map((j) => ends.get(j.id.slice(rec.id.length + 1)) - j.finishedOn);
-      const enqueuedBy = Math.max(...jobs.map((j) => j.timestamp)) - t0;
-      const jobsPerS = r2((STEPS * 1000) / wallMs);
-      result.ours[`${workers}w`] = {
-        workers,
-        wallMs,
-        jobsPerS,
-        runWallsMs: walls,
-        lastJobEnqueuedAfterMs: enqueuedBy,
-        perJobMs: { enqueueToStart: stats(dispatch), workerProcessing: stats(processing), finishToCoordinatorStepEnd: stats(notice) },
-        coordinatorCalls: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, { perStep: r2(v.calls / (TIMED * STEPS)), summedLatencyMsPerStep: r2(v.summedMs / (TIMED * STEPS)) }])),
-        ...usage,
-      };
-      result.dispatchLatencyMs[`ours_${workers}w`] = stats(dispatch);
-      log(`ours, ${workers} worker(s) × ${CONCURRENCY}: ${STEPS} steps in ${wallMs} ms → ${jobsPerS} jobs/s; enqueue→start p50 ${pct(dispatch, 50)} ms p99 ${pct(dispatch, 99)} ms; worker processing p50 ${pct(processing, 50)} ms`);
-      log(`   per job: ${usage.redisCommandsPerJob} Redis commands, CPU ms coordinator ${usage.cpuMsPerJob.coordinator} / workers ${usage.cpuMsPerJob.workers} / redis ${usage.cpuMsPerJob.redis}`);
+      const oursUse = meter(raw, oursProcs.map((p) => p.child.pid));
+      const peerUse = meter(raw, peerProcs.map((p) => p.child.pid));
+      const oursRuns = [];
+      const peerRuns = [];
+      for (let k = 0; k < TIMED; k++) {
+        for (const side of k % 2 === 0 ? ["ours", "peer"] : ["peer", "ours"]) {
+          if (side === "ours") oursRuns.push(await oursUse.section(() => ours.call("batch", { n: STEPS })));
+          else peerRuns.push(await peerUse.section(async () => ({ tag: `run${k}`, ...(await peer.call("batch", { tag: `run${k}`, n: STEPS })) })));
+        }
+      }
+
+      // ours
+      {
+        const usage = await oursUse.perJob(TIMED * STEPS);
+        const counts = {};
+        for (const r of oursRuns) {
+          for (const [label, c] of Object.entries(r.counts)) {
+            const t = (counts[label] ??= { calls: 0, summedMs: 0 });
+            t.calls += c.calls;
+            t.summedMs += c.summedMs;
+          }
+        }
+        const walls = oursRuns.map((r) => r.wallMs);
+        const wallMs = pct(walls, 50);
+        const { record: rec, ends: endList, t0 } = oursRuns[walls.indexOf(wallMs)];
+        const ends = new Map(endList);
+        finalRecord = rec;
+        result.ours[`${workers}w_record`] = { recordBytes: JSON.stringify(rec).length, saves: r2((counts["RedisRunStore.save"]?.calls ?? 0) / TIMED) };
+        const jobs = await jobsOf(readQueue, (id) => id.startsWith(`${rec.id}.`));
+        if (jobs.length !== STEPS) throw new Error(`read back ${jobs.length} jobs of ${STEPS}`);
+        const dispatch = jobs.map((j) => j.processedOn - j.timestamp);
+        const processing = jobs.map((j) => j.finishedOn - j.processedOn);
+        const notice = jobs.map((j) => ends.get(j.id.slice(rec.id.length + 1)) - j.finishedOn);
+        const enqueuedBy = Math.max(...jobs.map((j) => j.timestamp)) - t0;
+        const jobsPerS = r2((STEPS * 1000) / wallMs);
+        result.ours[`${workers}w`] = {
+          workers,
+          wallMs,
+          jobsPerS,
+          runWallsMs: walls,
+          lastJobEnqueuedAfterMs: enqueuedBy,
+          perJobMs: { enqueueToStart: stats(dispatch), workerProcessing: stats(processing), finishToCoordinatorStepEnd: stats(notice) },
+          coordinatorCalls: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, { perStep: r2(v.calls / (TIMED * STEPS)), summedLatencyMsPerStep: r2(v.summedMs / (TIMED * STEPS)) }])),
+          ...usage,
+        };
+        result.dispatchLatencyMs[`ours_${workers}w`] = stats(dispatch);
+        log(`ours, ${workers} worker(s) × ${CONCURRENCY}: ${STEPS} steps in ${wallMs} ms (median of ${walls.join(", ")}) → ${jobsPerS} jobs/s; enqueue→start p50 ${pct(dispatch, 50)} ms p99 ${pct(dispatch, 99)} ms; worker processing p50 ${pct(processing, 50)} ms`);
+        log(`   per job: ${usage.redisCommandsPerJob} Redis commands, CPU ms coordinator ${usage.cpuMsPerJob.coordinator} / workers ${usage.cpuMsPerJob.workers} / redis ${usage.cpuMsPerJob.redis}`);
+      }
+      // the peer
+      {
+        const usage = await peerUse.perJob(TIMED * STEPS);
+        const walls = peerRuns.map((r) => r.wallMs);
+        const wallMs = pct(walls, 50);
+        const { tag } = peerRuns[walls.indexOf(wallMs)];
+        const jobs = await jobsOf(queue, (id) => id.startsWith(`${tag}.`));
+        if (jobs.length !== STEPS) throw new Error(`read back ${jobs.length} BullMQ jobs of ${STEPS}`);
+        const dispatch = jobs.map((j) => j.processedOn - j.timestamp);
+        const jobsPerS = r2((STEPS * 1000) / wallMs);
+        result.bullmq[`${workers}w`] = {
+          workers,
+          wallMs,
+          jobsPerS,
+          batchWallsMs: walls,
+          batchesEndedBySafetyPoll: peerRuns.filter((r) => r.heardByPoll).length,
+          firstToLastEnqueueMs: Math.max(...jobs.map((j) => j.timestamp)) - Math.min(...jobs.map((j) => j.timestamp)),
+          perJobMs: { enqueueToStart: stats(dispatch), workerProcessing: stats(jobs.map((j) => j.finishedOn - j.processedOn)) },
+          ...usage,
+        };
+        result.dispatchLatencyMs[`bullmq_${workers}w`] = stats(dispatch);
+        log(`BullMQ, ${workers} worker(s) × ${CONCURRENCY}: ${STEPS} no-op jobs in ${wallMs} ms (median of ${walls.join(", ")}) → ${jobsPerS} jobs/s; enqueue→start p50 ${pct(dispatch, 50)} ms p99 ${pct(dispatch, 99)} ms`);
+        log(`   per job: ${usage.redisCommandsPerJob} Redis commands, CPU ms coordinator ${usage.cpuMsPerJob.coordinator} / workers ${usage.cpuMsPerJob.workers} / redis ${usage.cpuMsPerJob.redis}`);
+      }
+      const cold = result.cold[`${workers}w`];
+      log(`   cold (first batch through fresh processes): ours ${cold.ours} vs BullMQ ${cold.bullmq} jobs/s (×${cold.ratio})`);
 
       if (workers === 1) {
         // Idle fleet: one step in flight at a time, so enqueue→start is pure dispatch, not queueing.
-        const idlePlan = pipeline(IDLE_STEPS);
-        const t1 = Date.now();
-        const idle = await executor.run(idlePlan, { store, concurrency: 1, signal: AbortSignal.timeout(LIMIT_MS) });
-        const idleWall = Date.now() - t1;
-        const ij = await jobsOf(readQueue, (id) => id.startsWith(`${idle.id}.`));
+        const idle = await ours.call("batch", { n: IDLE_STEPS, concurrency: 1 });
+        const ij = await jobsOf(readQueue, (id) => id.startsWith(`${idle.record.id}.`));
         const d = ij.map((j) => j.processedOn - j.timestamp);
-        result.idle.ours_1w = { steps: IDLE_STEPS, roundTripMsPerStep: r2(idleWall / IDLE_STEPS), enqueueToStart: stats(d), workerProcessing: stats(ij.map((j) => j.finishedOn - j.processedOn)) };
-        log(`ours, idle (1 in flight): ${r2(idleWall / IDLE_STEPS)} ms per step round trip; enqueue→start p50 ${pct(d, 50)} ms p99 ${pct(d, 99)} ms`);
+        result.idle.ours_1w = { steps: IDLE_STEPS, roundTripMsPerStep: r2(idle.wallMs / IDLE_STEPS), enqueueToStart: stats(d), workerProcessing: stats(ij.map((j) => j.finishedOn - j.processedOn)) };
+        log(`ours, idle (1 in flight): ${r2(idle.wallMs / IDLE_STEPS)} ms per step round trip; enqueue→start p50 ${pct(d, 50)} ms p99 ${pct(d, 99)} ms`);
+        const peerIdle = await peer.call("idle", { n: IDLE_STEPS });
+        const pd = (await jobsOf(queue, (id) => id.startsWith("idle."))).map((j) => j.processedOn - j.timestamp);
+        result.idle.bullmq_1w = { jobs: IDLE_STEPS, roundTripMsPerJob: r2(peerIdle.wallMs / IDLE_STEPS), enqueueToStart: stats(pd) };
+        log(`BullMQ, idle (1 in flight): ${r2(peerIdle.wallMs / IDLE_STEPS)} ms per job round trip; enqueue→start p50 ${pct(pd, 50)} ms p99 ${pct(pd, 99)} ms`);
 
         // How throughput scales with the number of steps in a run, with the run record saved to Redis (as
         // shipped) and with a run store that drops records (isolates the cost of the record writes).
-        const noRecords = { save: async () => {}, load: async () => undefined, list: async () => [] };
         result.scaling1w = [];
         for (const n of SCALING) {
           const row = { steps: n };
-          for (const [label, extra] of [["jobsPerS", {}], ["jobsPerSWithoutRunRecordWrites", { runStore: noRecords }]]) {
-            if (n === STEPS && label === "jobsPerS") {
-              row[label] = jobsPerS;
-              continue;
-            }
-            const s0 = Date.now();
-            const r = await executor.run(pipeline(n), { store, ...extra, signal: AbortSignal.timeout(LIMIT_MS) });
-            if (r.status !== "succeeded") throw new Error(`scaling run ${r.status}`);
-            row[label] = r2((n * 1000) / (Date.now() - s0));
-          }
+          row.jobsPerS = r2((n * 1000) / (await ours.call("batch", { n })).wallMs);
+          row.jobsPerSWithoutRunRecordWrites = r2((n * 1000) / (await ours.call("batch", { n, noRecordWrites: true })).wallMs);
           result.scaling1w.push(row);
           log(`ours, 1 worker, ${n} steps: ${row.jobsPerS} jobs/s; without run-record writes ${row.jobsPerSWithoutRunRecordWrites} jobs/s`);
         }
       }
-      await stopAll(spawned);
-    }
-
-    // ---------- peer: plain BullMQ add → process, no-op jobs ----------
-    for (const workers of [1, 2]) {
-      const qname = `bullmq-${workers}w`;
-      const spawned = await Promise.all(Array.from({ length: workers }, () => spawnReady([self, "--bullmq-worker", REDIS_URL, prefix, qname, String(CONCURRENCY)], dirname(self))));
-      procs.push(...spawned);
-      const queue = new Queue(qname, { connection, prefix });
-      const events = new QueueEvents(qname, { connection, prefix });
-      closers.push(() => events.close(), () => queue.close());
-      await events.waitUntilReady();
-      let completed = 0;
-      let target = 0;
-      let wakeUp = () => {};
-      events.on("completed", () => ++completed >= target && wakeUp());
-      // Like the coordinator: every job added at once, one `add` each, completions heard through QueueEvents.
-      // Events are how completions are heard (as by our coordinator); a slow poll is only a safety net for
-      // events a just-started QueueEvents reader can miss, and is counted when it is what ended a batch.
-      let heardByPoll = 0;
-      const batch = async (tag, n) => {
-        completed = 0;
-        target = n;
-        const before = await queue.getCompletedCount();
-        const finished = new Promise((res) => (wakeUp = res));
-        const poll = setInterval(async () => {
-          if (completed < target && (await queue.getCompletedCount()) >= before + n) {
-            heardByPoll++;
-            wakeUp();
-          }
-        }, 250);
-        const t = Date.now();
-        await Promise.all(Array.from({ length: n }, (_, i) => queue.add("noop", { i }, { jobId: `${tag}.${i}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } })));
-        let timer;
-        const timeout = new Promise((_, rej) => {
-          timer = setTimeout(async () => rej(new Error(`BullMQ batch ${tag}: heard ${completed} of ${n} completions in ${LIMIT_MS} ms; job counts ${JSON.stringify(await queue.getJobCounts())}`)), LIMIT_MS);
-        });
-        await Promise.race([finished, timeout]).finally(() => {
-          clearTimeout(timer);
-          clearInterval(poll);
-        });
-        return Date.now() - t;
-      };
-      await batch("warm", WARMUP);
-      const done = await meter(raw, spawned.map((p) => p.child.pid));
-      // TIMED batches of STEPS jobs (a batch takes a fraction of a second, so one is noisy); the median counts.
-      const walls = [];
-      for (let k = 0; k < TIMED; k++) walls.push(await batch(`run${k}`, STEPS));
-      const wallMs = pct(walls, 50);
-      const usage = await done(TIMED * STEPS);
-      const jobs = await jobsOf(queue, (id) => id.startsWith(`run${walls.indexOf(wallMs)}.`));
-      if (jobs.length !== STEPS) throw new Error(`read back ${jobs.length} BullMQ jobs of ${STEPS}`);
-      const dispatch = jobs.map((j) => j.processedOn - j.timestamp);
-      const jobsPerS = r2((STEPS * 1000) / wallMs);
-      result.bullmq[`${workers}w`] = {
-        workers,
-        wallMs,
-        jobsPerS,
-        batchWallsMs: walls,
-        batchesEndedBySafetyPoll: heardByPoll,
-        firstToLastEnqueueMs: Math.max(...jobs.map((j) => j.timestamp)) - Math.min(...jobs.map((j) => j.timestamp)),
-        perJobMs: { enqueueToStart: stats(dispatch), workerProcessing: stats(jobs.map((j) => j.finishedOn - j.processedOn)) },
-        ...usage,
-      };
-      result.dispatchLatencyMs[`bullmq_${workers}w`] = stats(dispatch);
-      log(`BullMQ, ${workers} worker(s) × ${CONCURRENCY}: ${STEPS} no-op jobs in ${wallMs} ms → ${jobsPerS} jobs/s; enqueue→start p50 ${pct(dispatch, 50)} ms p99 ${pct(dispatch, 99)} ms`);
-      log(`   per job: ${usage.redisCommandsPerJob} Redis commands, CPU ms coordinator ${usage.cpuMsPerJob.coordinator} / workers ${usage.cpuMsPerJob.workers} / redis ${usage.cpuMsPerJob.redis}`);
-
-      if (workers === 1) {
-        const d = [];
-        const t1 = Date.now();
-        for (let i = 0; i < IDLE_STEPS; i++) {
-          const job = await queue.add("noop", { i }, { jobId: `idle.${i}`, removeOnComplete: { age: 3600 } });
-          await job.waitUntilFinished(events, LIMIT_MS);
-        }
-        const idleWall = Date.now() - t1;
-        for (const j of await jobsOf(queue, (id) => id.startsWith("idle."))) d.push(j.processedOn - j.timestamp);
-        result.idle.bullmq_1w = { jobs: IDLE_STEPS, roundTripMsPerJob: r2(idleWall / IDLE_STEPS), enqueueToStart: stats(d) };
-        log(`BullMQ, idle (1 in flight): ${r2(idleWall / IDLE_STEPS)} ms per job round trip; enqueue→start p50 ${pct(d, 50)} ms p99 ${pct(d, 99)} ms`);
-      }
-      await stopAll(spawned);
+      await Promise.all([ours.call("close"), peer.call("close")]);
+      await stopAll([...oursProcs, ...peerProcs, ours, peer]);
     }
 
     // ---------- where our time goes: each operation of a step, timed alone (sequential, nothing overlapping) ----------
