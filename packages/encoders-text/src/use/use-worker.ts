@@ -1,6 +1,8 @@
-// One USE lite model on the wasm backend, on a worker thread: embeds the batches the pool sends.
-import { parentPort } from "node:worker_threads";
+// One USE lite model on a worker thread (tfjs wasm, or an onnxruntime session with `intraOp` threads):
+// embeds the batches the encoder sends, so the calling thread's event loop never waits on a batch.
+import { parentPort, workerData } from "node:worker_threads";
 import { UseGraph } from "./graph.js";
+import { OnnxUseGraph } from "./onnx-graph.js";
 
 interface Job {
   id: number;
@@ -8,8 +10,16 @@ interface Job {
   lengths: Int32Array;
 }
 
+/** What the encoder starts a worker with. */
+export interface UseWorkerData {
+  backend: "wasm" | "onnxruntime";
+  /** onnxruntime's intra-op threads. */
+  intraOp?: number;
+}
+
 const port = parentPort!;
-const ready = UseGraph.load("wasm");
+const { backend, intraOp } = (workerData ?? { backend: "wasm" }) as UseWorkerData;
+const ready: Promise<UseGraph | OnnxUseGraph> = backend === "onnxruntime" ? OnnxUseGraph.load(intraOp ?? 1) : UseGraph.load("wasm");
 ready.then(
   () => port.postMessage({ ready: true }),
   (e: Error) => port.postMessage({ ready: false, error: e.message }),

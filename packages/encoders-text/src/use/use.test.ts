@@ -114,6 +114,38 @@ describe("UniversalSentenceEncoder (wasm worker threads)", () => {
 
 });
 
+describe("UniversalSentenceEncoder event loop", () => {
+  it("keeps the calling thread's event loop running while onnxruntime computes (the session is on a worker thread)", async () => {
+    const enc = await UniversalSentenceEncoder.load({ backend: "onnxruntime" });
+    try {
+      // 256 long sentences in one batch: a session on this thread would hold the loop for the whole batch
+      // (about a second here), so no timer could fire meanwhile.
+      const texts = Array.from({ length: 256 }, (_, i) => `Sentence ${i}: the committee met on Tuesday to discuss roads, schools, taxes and the budget for the coming year.`);
+      let last = performance.now();
+      let longest = 0;
+      let ticks = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+        ticks++;
+      }, 5);
+      const t0 = performance.now();
+      try {
+        await enc.encode(texts, { batchSize: 256 });
+      } finally {
+        clearInterval(timer);
+      }
+      const took = performance.now() - t0;
+      // The timer kept firing all along: its longest gap is a small part of the batch.
+      expect(ticks).toBeGreaterThan(took / 50);
+      expect(longest).toBeLessThan(took / 2);
+    } finally {
+      await enc.dispose();
+    }
+  });
+});
+
 describe("UniversalSentenceEncoder lifetime", () => {
   it.each(["wasm", "onnxruntime"])("lets the process exit after dispose on %s (no thread left running)", async (backend) => {
     const url = new URL("../../dist/use/use.js", import.meta.url).href;

@@ -6,14 +6,16 @@ import { VERSION } from "../version.js";
 import { USE_BACKENDS, UseGraph, resolveBackend, type ResolvedUseBackend, type UseBackend } from "./graph.js";
 import { USE_MODEL_PACKAGE, readUseVocabulary } from "./model-files.js";
 import { OnnxUseGraph } from "./onnx-graph.js";
+import type { UseWorkerData } from "./use-worker.js";
 import { UseTokenizer } from "./tokenizer.js";
 
 /** Options of {@link UniversalSentenceEncoder.load}. */
 export interface UniversalSentenceEncoderOptions {
   /**
-   * Default os.availableParallelism(). onnxruntime: intra-op threads of its one session, which runs on the
-   * calling thread (0 or 1: that thread alone). wasm: worker threads, one model each (0: the model runs on
-   * the calling thread). tensorflow: unused (TensorFlow uses all cores itself).
+   * Default os.availableParallelism(). onnxruntime: intra-op threads of its one session, which runs on a
+   * worker thread (0: on the calling thread, one intra-op thread — batches then block its event loop).
+   * wasm: worker threads, one model each (0: the model runs on the calling thread). tensorflow: unused
+   * (TensorFlow uses all cores itself).
    */
   threads?: number;
   /** Default `auto`: tfjs-node when installed, else onnxruntime-node (the same weights as an ONNX graph), else tfjs wasm. */
@@ -91,9 +93,9 @@ class WorkerLane implements Lane {
   }
 
   /** Starts a worker and waits until its model is loaded. */
-  static start(): Promise<WorkerLane> {
+  static start(data: UseWorkerData): Promise<WorkerLane> {
     // --input-type (node -e scripts) is refused by workers started from a file.
-    const worker = new Worker(workerUrl(), { execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")) });
+    const worker = new Worker(workerUrl(), { workerData: data, execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")) });
     return new Promise((resolve, reject) => {
       const onReady = (msg: { ready?: boolean; error?: string }) => {
         if (msg.ready === undefined) return;
@@ -182,15 +184,17 @@ export class UniversalSentenceEncoder implements TextEncoder {
     const tokenizer = new UseTokenizer(vocabulary);
     if (backend === "onnxruntime") {
       // One session whose intra-op threads share each batch: measured as fast as one single-threaded session
-      // per worker thread on 2 cores (tooling/bench/benchmarks/use.mjs), with one model in memory.
-      const intraOp = Math.max(1, threads);
-      return new UniversalSentenceEncoder(tokenizer, backend, intraOp, [new ThreadLane(await OnnxUseGraph.load(intraOp))]);
+      // per worker thread on 2 cores (tooling/bench/benchmarks/use.mjs), with one model in memory. It runs on
+      // a worker thread: onnxruntime-node computes a batch synchronously (~0.25 s for 64 sentences here),
+      // which on the calling thread would stall its event loop (timers, I/O, progress) that long.
+      if (threads === 0) return new UniversalSentenceEncoder(tokenizer, backend, 1, [new ThreadLane(await OnnxUseGraph.load(1))]);
+      return new UniversalSentenceEncoder(tokenizer, backend, threads, [await WorkerLane.start({ backend, intraOp: threads })]);
     }
     let lanes: Lane[];
     if (backend === "tensorflow" || threads === 0) {
       lanes = [new ThreadLane(await UseGraph.load(backend))];
     } else {
-      const started = await Promise.allSettled(Array.from({ length: threads }, () => WorkerLane.start()));
+      const started = await Promise.allSettled(Array.from({ length: threads }, () => WorkerLane.start({ backend: "wasm" })));
       lanes = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
       const failed = started.find((s) => s.status === "rejected");
       if (failed) {
