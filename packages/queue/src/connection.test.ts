@@ -26,10 +26,16 @@ describe("pipelines cut by a dropped connection", () => {
     const signalAbort = new DOMException("stop", "AbortError");
     expect(isAbortedByDisconnect(signalAbort)).toBe(false);
     calls = 0;
-    await expect(retryAborted(async () => (calls++, Promise.reject(signalAbort)))).rejects.toBe(signalAbort);
+    await expect(retryAborted(async () => {
+      calls++;
+      throw signalAbort;
+    })).rejects.toBe(signalAbort);
     expect(calls).toBe(1);
     calls = 0;
-    await expect(retryAborted(async () => (calls++, Promise.reject(aborted())), 4)).rejects.toMatchObject({ name: "AbortError" });
+    await expect(retryAborted(async () => {
+      calls++;
+      throw aborted();
+    }, 4)).rejects.toMatchObject({ name: "AbortError" });
     expect(calls).toBe(4);
   });
 });

@@ -254,6 +254,40 @@ describe("OnnxSentenceEncoder: model variants", () => {
   });
 });
 
+describe("OnnxSentenceEncoder: where the session runs", () => {
+  it("gives the same bits with the session on a worker thread (default) and on the calling thread", async () => {
+    const threaded = await OnnxSentenceEncoder.load(base.dir);
+    const inline = await OnnxSentenceEncoder.load(base.dir, { thread: false });
+    try {
+      const a = await threaded.encode(texts, { batchSize: 7 });
+      expect(maxDiff(a, await inline.encode(texts, { batchSize: 7 }))).toBe(0);
+      expect(maxDiff(a.subarray(0, base.dim), reference(base, threaded.tokenize(texts[0]!), "mean", true))).toBeLessThan(1e-5);
+    } finally {
+      await threaded.dispose();
+      await inline.dispose();
+    }
+    // Released: its thread is gone, and the encoder says so.
+    await expect(threaded.encode(texts)).rejects.toMatchObject({ code: "E_DISPOSED" });
+  });
+
+  it("lets the process exit after dispose (no thread left running), and a live idle encoder does not hold it either", async () => {
+    const { execFile } = await import("node:child_process");
+    const url = new URL("../../dist/onnx/onnx-encoder.js", import.meta.url).href;
+    const script = `const { OnnxSentenceEncoder } = await import(${JSON.stringify(url)});
+      const a = await OnnxSentenceEncoder.load(${JSON.stringify(base.dir)});
+      const b = await OnnxSentenceEncoder.load(${JSON.stringify(base.dir)});
+      const v = await a.encode(["call me ishmael", "the whale"]);
+      await a.dispose();
+      await b.encode(["the sea"]);
+      console.log(v.length);`;
+    const out = await new Promise<string>((resolve, reject) => {
+      // A thread that kept the process alive would run into the timeout.
+      execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    expect(out.trim()).toBe(String(2 * base.dim));
+  });
+});
+
 describe("OnnxSentenceEncoder: errors", () => {
   it("names the path and the file expected when model.onnx or tokenizer.json is missing", async () => {
     const missing = join(root, "does-not-exist");

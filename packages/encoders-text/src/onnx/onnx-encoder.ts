@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { LatentflowError, type Space } from "@latentflow/core";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
+import { ThreadSession, type SessionLike } from "./session-thread.js";
 import { assertLive, assertTexts, textSpace, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { readModelDir, type ModelDir, type OnnxPooling } from "./model-dir.js";
@@ -20,6 +21,11 @@ export interface OnnxSentenceEncoderOptions {
   batchSize?: number;
   /** ONNX Runtime intra-op threads. Default: ONNX Runtime's choice (one per physical core). */
   threads?: number;
+  /**
+   * Run the session on a worker thread (default true), so a batch never stalls this thread's event loop
+   * (onnxruntime-node computes synchronously); false runs it on the calling thread.
+   */
+  thread?: boolean;
   /** The ONNX file inside the directory. Default model.onnx, else onnx/model.onnx. */
   modelFile?: string;
   /** Graph output to read. Default: sentence_embedding when the graph pools and no pooling is asked for, else last_hidden_state, token_embeddings, or the first output. */
@@ -41,12 +47,12 @@ async function fileSha256(path: string): Promise<string> {
   return h.digest("hex");
 }
 
-function metaOf(session: InferenceSession, name: string, which: "input" | "output"): InferenceSession.ValueMetadata | undefined {
+function metaOf(session: SessionLike, name: string, which: "input" | "output"): InferenceSession.ValueMetadata | undefined {
   const list = which === "input" ? session.inputMetadata : session.outputMetadata;
   return list?.find((m) => m.name === name);
 }
 
-function describeValues(session: InferenceSession, which: "input" | "output"): string {
+function describeValues(session: SessionLike, which: "input" | "output"): string {
   const names = which === "input" ? session.inputNames : session.outputNames;
   return names
     .map((n) => {
@@ -72,7 +78,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
   readonly outputName: string;
   readonly tokenizer: SentenceTokenizer;
   readonly modelDir: ModelDir;
-  #session: InferenceSession;
+  #session: SessionLike;
   #ort: Ort;
   #inputs: Array<{ name: KnownInput; type: IntType }>;
   #disposed = false;
@@ -87,7 +93,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
     outputName: string;
     tokenizer: SentenceTokenizer;
     modelDir: ModelDir;
-    session: InferenceSession;
+    session: SessionLike;
     ort: Ort;
     inputs: Array<{ name: KnownInput; type: IntType }>;
   }) {
@@ -115,15 +121,18 @@ export class OnnxSentenceEncoder implements TextEncoder {
     const tokenizer = new SentenceTokenizer(md.tokenizerJson, md.tokenizerConfig, md.maxLength, `${md.dir}/tokenizer.json`);
     // Loaded here, not at import: users of the other encoders never load the native runtime.
     const ort: Ort = await import("onnxruntime-node");
-    let session: InferenceSession;
+    let session: SessionLike;
+    const sessionOptions: InferenceSession.SessionOptions = {
+      ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
     try {
-      session = await ort.InferenceSession.create(md.modelPath, {
-        ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: "all",
-        logSeverityLevel: 3,
-      });
+      // On a worker thread unless asked not to: onnxruntime-node computes a run synchronously, which on
+      // this thread would stall its event loop for every batch.
+      session = opts.thread === false ? (await ort.InferenceSession.create(md.modelPath, sessionOptions) as unknown as SessionLike) : await ThreadSession.create(md.modelPath, sessionOptions);
     } catch (e) {
       throw new LatentflowError("E_MODEL_LOAD", `${md.modelPath}: expected an ONNX model onnxruntime-node can load, found an error: ${(e as Error).message}`, {
         cause: e,
@@ -160,7 +169,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
     }
   }
 
-  static #inputsOf(session: InferenceSession, modelPath: string): Array<{ name: KnownInput; type: IntType }> {
+  static #inputsOf(session: SessionLike, modelPath: string): Array<{ name: KnownInput; type: IntType }> {
     const unknown: string[] = [];
     const inputs: Array<{ name: KnownInput; type: IntType }> = [];
     for (const n of session.inputNames) {
@@ -180,7 +189,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
     return inputs;
   }
 
-  static #outputOf(session: InferenceSession, md: ModelDir, opts: OnnxSentenceEncoderOptions): { outputName: string; pooling: OnnxPooling | "model" } {
+  static #outputOf(session: SessionLike, md: ModelDir, opts: OnnxSentenceEncoderOptions): { outputName: string; pooling: OnnxPooling | "model" } {
     const outs = session.outputNames;
     const rank = (n: string) => {
       const m = metaOf(session, n, "output");
@@ -283,7 +292,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
     const running = this.#session.run(feeds, [this.outputName]);
     this.#inflight = running.catch(() => undefined);
     const result = await running;
-    const tensor = result[this.outputName] as Tensor;
+    const tensor = result[this.outputName]!;
     try {
       if (tensor.type !== "float32") {
         throw new LatentflowError("E_ONNX_OUTPUT", `output '${this.outputName}': expected float32 values, found ${tensor.type}`, { data: { expected: "float32", found: tensor.type, where: this.modelDir.modelPath } });
