@@ -31,13 +31,18 @@ const WARMUP_BATCHES = 12;
 const WARMUP = STEPS;
 const TIMED = 7;
 const LIMIT_MS = 60_000; // any single run taking longer than this fails the benchmark instead of hanging it
-const SCALING = [100, 400, 800]; // steps per run, 1 worker: shows the per-run cost that grows with run size
+const SCALING = [100, 400, 800];
+// Steps that wait instead of returning at once: WAIT_STEPS per batch, median of WAIT_BATCHES per side.
+const WAIT_MS = 20;
+const WAIT_STEPS = 400;
+const WAIT_BATCHES = 3; // steps per run, 1 worker: shows the per-run cost that grows with run size
 
 if (process.argv[2] === "--bullmq-worker") {
   // The peer's worker process: a plain BullMQ Worker with a no-op processor.
   const [, , , url, prefix, queue, concurrency] = process.argv;
   const { redisOptions } = await import("@latentflow/queue");
-  const w = new Worker(queue, async () => null, { connection: redisOptions(url), prefix, concurrency: Number(concurrency) });
+  // A job may ask to wait `ms` first (the "steps that wait" rows); otherwise it returns at once.
+  const w = new Worker(queue, async (job) => (job.data.ms ? new Promise((r) => setTimeout(() => r(null), job.data.ms)) : null), { connection: redisOptions(url), prefix, concurrency: Number(concurrency) });
   w.on("error", (e) => process.stderr.write(`${e.message}\n`));
   await w.waitUntilReady();
   process.stdout.write("ready\n");
@@ -67,10 +72,13 @@ if (process.argv[2] === "--ours-driver" || process.argv[2] === "--peer-driver") 
     const registry = new PluginRegistry([corePlugin, contractPlugin]);
     let nonce = 0;
     // Fresh params on every pipeline: nothing is ever cached, every step runs and stores its artifact.
-    const pipeline = (n) => {
+    // Steps that wait `sleepMs` (contract/slow) instead of trivial ones, when asked.
+    const pipeline = (n, sleepMs = 0) => {
       // Unique to this process: the drivers of earlier phases ran pipelines of their own.
       const base = (process.pid * 10_000 + ++nonce) * 1_000;
-      const lines = Array.from({ length: n }, (_, i) => `  s${i}: { uses: contract/numbers, with: { n: 1, start: ${base + i} } }`);
+      const lines = Array.from({ length: n }, (_, i) =>
+        sleepMs ? `  s${i}: { uses: contract/slow, with: { ms: ${sleepMs}, tag: "${base + i}" } }` : `  s${i}: { uses: contract/numbers, with: { n: 1, start: ${base + i} } }`,
+      );
       return loadPipelineText(`version: 1\nsteps:\n${lines.join("\n")}\n`, join(dir, "pipeline.yaml"), registry, dir);
     };
     const executor = new QueueExecutor({ redis: url, prefix });
@@ -99,8 +107,8 @@ if (process.argv[2] === "--ours-driver" || process.argv[2] === "--peer-driver") 
     }
     const noRecords = { save: async () => {}, load: async () => undefined, list: async () => [] };
     serve({
-      async batch({ n, concurrency, noRecordWrites }) {
-        const plan = pipeline(n);
+      async batch({ n, concurrency, noRecordWrites, sleepMs }) {
+        const plan = pipeline(n, sleepMs);
         counts = {};
         const ends = [];
         const cpu0 = process.cpuUsage();
@@ -139,7 +147,7 @@ if (process.argv[2] === "--ours-driver" || process.argv[2] === "--peer-driver") 
     let wakeUp = () => {};
     events.on("completed", () => ++completed >= target && wakeUp());
     serve({
-      async batch({ tag, n }) {
+      async batch({ tag, n, sleepMs }) {
         completed = 0;
         target = n;
         let heardByPoll = false;
@@ -153,7 +161,7 @@ if (process.argv[2] === "--ours-driver" || process.argv[2] === "--peer-driver") 
         }, 250);
         const cpu0 = process.cpuUsage();
         const t = Date.now();
-        await Promise.all(Array.from({ length: n }, (_, i) => queue.add("noop", { i }, { jobId: `${tag}.${i}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } })));
+        await Promise.all(Array.from({ length: n }, (_, i) => queue.add("noop", sleepMs ? { i, ms: sleepMs } : { i }, { jobId: `${tag}.${i}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } })));
         let timer;
         const timeout = new Promise((_, rej) => {
           timer = setTimeout(async () => rej(new Error(`BullMQ batch ${tag}: heard ${completed} of ${n} completions in ${LIMIT_MS} ms; job counts ${JSON.stringify(await queue.getJobCounts())}`)), LIMIT_MS);
@@ -373,6 +381,7 @@ export async function run({ log }) {
     dispatchLatencyMs: {},
     idle: {},
     cold: {},
+    waitingSteps: {},
   };
 
   try {
@@ -485,6 +494,21 @@ export async function run({ log }) {
       }
       const cold = result.cold[`${workers}w`];
       log(`   cold (first batch through fresh processes): ours ${cold.ours} vs BullMQ ${cold.bullmq} jobs/s (×${cold.ratio})`);
+
+      // Steps that do something (here: wait WAIT_MS each, as a step waiting on I/O would): throughput is then
+      // set by the workers' slots, and a second worker process should double it, ours and BullMQ's alike.
+      {
+        const o = [];
+        const b = [];
+        for (let k = 0; k < WAIT_BATCHES; k++) {
+          o.push((await ours.call("batch", { n: WAIT_STEPS, sleepMs: WAIT_MS })).wallMs);
+          b.push((await peer.call("batch", { tag: `wait${k}`, n: WAIT_STEPS, sleepMs: WAIT_MS })).wallMs);
+        }
+        const row = { ours: r2((WAIT_STEPS * 1000) / pct(o, 50)), bullmq: r2((WAIT_STEPS * 1000) / pct(b, 50)), ceiling: (workers * CONCURRENCY * 1000) / WAIT_MS };
+        row.ratio = r2(row.ours / row.bullmq);
+        result.waitingSteps[`${workers}w`] = row;
+        log(`   steps that wait ${WAIT_MS} ms: ours ${row.ours} vs BullMQ ${row.bullmq} jobs/s (×${row.ratio}; the slots allow ${row.ceiling})`);
+      }
 
       if (workers === 1) {
         // Idle fleet: one step in flight at a time, so enqueue→start is pure dispatch, not queueing.
