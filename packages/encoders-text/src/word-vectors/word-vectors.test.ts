@@ -1,3 +1,4 @@
+import { cosineDistance } from "@latentflow/core/kernels";
 import { describe, expect, it } from "vitest";
 import { loadGlove } from "../glove/glove.js";
 import { wordTokens } from "./tokenize.js";
@@ -6,17 +7,7 @@ import { WordVectors } from "./word-vectors.js";
 // The real GloVe 6B 100-d vectors (converted once into the user cache dir; later loads take < 1 s).
 const wv = await loadGlove();
 
-function cos(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
+const cos = (a: Float32Array, b: Float32Array): number => 1 - cosineDistance(a, b);
 
 function errorOf(f: () => unknown): { code?: string; data?: Record<string, unknown>; message: string } {
   try {
