@@ -29,6 +29,26 @@ export {
   type StepResources,
 } from "./plugin.js";
 export { createRng, type Rng } from "./rng.js";
+export * from "./contracts/index.js";
+export {
+  ITEM_KINDS,
+  checkItem,
+  imageValues,
+  mediaItem,
+  textItem,
+  type ArtifactRef,
+  type AudioPayload,
+  type ImagePayload,
+  type Item,
+  type ItemKind,
+  type ItemPayload,
+  type MediaPayload,
+  type TextPayload,
+} from "./items.js";
+export { createMedia, type Media } from "./media/media.js";
+export { extensionFor, sniffMediaType } from "./media/sniff.js";
+export { checkMediaContainer } from "./media/check.js";
+export { ResourceCache, type ResourceStats } from "./resources.js";
 export type { ArtifactFileInfo, ArtifactManifest, ArtifactStore } from "./store/artifact-store.js";
 export { FsArtifactStore, writeFileAtomic } from "./store/fs-store.js";
 export { buildManifest, verifyFile } from "./store/manifest.js";

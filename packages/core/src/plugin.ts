@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { LatentflowError } from "./errors.js";
 import type { PortType, PortTypes } from "./ports.js";
 import { PORT_TYPES, isShardable } from "./ports.js";
+import type { ResourceCache } from "./resources.js";
 import type { Rng } from "./rng.js";
 import type { ArtifactStore } from "./store/artifact-store.js";
 
@@ -64,6 +65,11 @@ export interface StepContext {
   readonly rng: Rng;
   /** A directory private to this call, removed after it. */
   readonly scratchDir: string;
+  /**
+   * Models and other heavy things shared by every step and shard this process runs: `resources.use(key,
+   * load, dispose)` loads once per key and hands the same value to later calls (see ResourceCache).
+   */
+  readonly resources: ResourceCache;
   /** Resolves a path written in the pipeline file, relative to that file. */
   resolvePath(path: string): string;
   /**

@@ -242,8 +242,8 @@ describe("model codec", () => {
 });
 
 describe("codecFor and isShardable", () => {
-  it("knows every port type; vectors, tensor and records shard, json and model do not", () => {
-    expect(PORT_TYPES.filter(isShardable)).toEqual(["vectors", "tensor", "records"]);
+  it("knows every port type; vectors, tensor, records and items shard, json, model and media do not", () => {
+    expect(PORT_TYPES.filter(isShardable)).toEqual(["vectors", "tensor", "records", "items"]);
     expect(errorOf(() => codecFor("matrix" as never)).code).toBe("E_PORT_TYPE");
   });
 });

@@ -5,6 +5,9 @@ import { encodeNpy, parseNpy } from "./io/npy.js";
 import { encodeJsonl, parseJsonl } from "./io/jsonl.js";
 import { decodeVectorSetFiles, encodeVectorSetFiles } from "./io/vector-set-fs.js";
 import { assertFinite, concatVectorSets, sliceVectorSet, type RowMeta, type VectorSet } from "./vector-set.js";
+import { checkItem, type Item, type ItemPayload } from "./items.js";
+import { createMedia, type Media } from "./media/media.js";
+import { extensionFor } from "./media/sniff.js";
 
 /**
  * A trained model as an artifact: a fitted reducer, word vectors, an index. `kind` says which library
@@ -24,10 +27,12 @@ export interface PortTypes {
   records: RowMeta[];
   json: unknown;
   model: ModelArtifact;
+  items: Item[];
+  media: Media;
 }
 
 export type PortType = keyof PortTypes;
-export const PORT_TYPES: readonly PortType[] = ["vectors", "tensor", "records", "json", "model"];
+export const PORT_TYPES: readonly PortType[] = ["vectors", "tensor", "records", "json", "model", "items", "media"];
 
 /** Files of an artifact, by name. */
 export type ArtifactFiles = Record<string, Uint8Array>;
@@ -171,12 +176,130 @@ const modelCodec: PortCodec<ModelArtifact> = {
   },
 };
 
+/** Binary parts of items go to one file, each part at an 8-byte aligned offset (zero padding: same items, same bytes). */
+const ITEMS_HEAD = "items.jsonl";
+const ITEMS_BLOBS = "items.bin";
+const BLOB_ALIGN = 8;
+
+type Blob = [offset: number, length: number];
+type PixelType = "u8" | "u16" | "f32";
+
+function pixelType(data: Uint8Array | Uint16Array | Float32Array): PixelType {
+  return data instanceof Uint8Array ? "u8" : data instanceof Uint16Array ? "u16" : "f32";
+}
+
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+const itemsCodec: PortCodec<Item[]> = {
+  check(value, where): asserts value is Item[] {
+    if (!Array.isArray(value)) throw typeError(where, "an array of items", value);
+    const seen = new Set<string>();
+    for (let i = 0; i < value.length; i++) {
+      checkItem(value[i], `${where}, item ${i}`);
+      const id = (value[i] as Item).id;
+      if (seen.has(id)) throw new LatentflowError("E_DUPLICATE_ID", `${where}: item id '${id}' appears twice (item ${i})`, { hint: "item ids name one item each; readers derive them from paths or row numbers" });
+      seen.add(id);
+    }
+  },
+  encode(items) {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const blob = (b: Uint8Array): Blob => {
+      const at = size;
+      parts.push(b);
+      size += b.byteLength;
+      const pad = (BLOB_ALIGN - (size % BLOB_ALIGN)) % BLOB_ALIGN;
+      if (pad) {
+        parts.push(new Uint8Array(pad));
+        size += pad;
+      }
+      return [at, b.byteLength];
+    };
+    const lines = items.map((it) => {
+      const p = it.payload;
+      let head: Record<string, unknown>;
+      if (p.kind === "text") head = { kind: "text", text: p.text };
+      else if (p.kind === "media") head = { kind: "media", mediaType: p.mediaType, ...(p.bytes ? { blob: blob(p.bytes) } : { ref: p.ref }) };
+      else if (p.kind === "image") head = { kind: "image", width: p.width, height: p.height, channels: p.channels, dtype: pixelType(p.data), blob: blob(bytesOf(p.data)) };
+      else {
+        const frames = p.channels[0]!.length;
+        const all = new Float32Array(frames * p.channels.length);
+        for (let i = 0; i < p.channels.length; i++) all.set(p.channels[i]!, i * frames);
+        head = { kind: "audio", sampleRate: p.sampleRate, channels: p.channels.length, frames, blob: blob(bytesOf(all)) };
+      }
+      return canonicalJson({ id: it.id, meta: it.meta, payload: head });
+    });
+    const bin = new Uint8Array(size);
+    let off = 0;
+    for (const part of parts) {
+      bin.set(part, off);
+      off += part.byteLength;
+    }
+    return { [ITEMS_HEAD]: utf8.encode(lines.length ? `${lines.join("\n")}\n` : ""), [ITEMS_BLOBS]: bin };
+  },
+  decode(files) {
+    const bin = files[ITEMS_BLOBS] ?? new Uint8Array(0);
+    const copy = (b: Blob): ArrayBuffer => {
+      const [at, len] = b;
+      if (!(at >= 0 && len >= 0 && at + len <= bin.byteLength)) throw new LatentflowError("E_ARTIFACT_FORMAT", `items artifact: a part at ${at}+${len} lies outside ${ITEMS_BLOBS} (${bin.byteLength} bytes)`);
+      // A copy, not a view: `bin` may be a Node Buffer, whose slice() shares (and whose .buffer is) a larger pool.
+      const out = new Uint8Array(len);
+      out.set(bin.subarray(at, at + len));
+      return out.buffer;
+    };
+    const rows = parseJsonl(fromUtf8.decode(requireFile(files, ITEMS_HEAD, "items"))) as { id: string; meta: RowMeta; payload: Record<string, unknown> & { kind: string; blob?: Blob } }[];
+    return rows.map(({ id, meta, payload: h }) => {
+      let payload: ItemPayload;
+      if (h.kind === "text") payload = { kind: "text", text: h.text as string };
+      else if (h.kind === "media") payload = h.blob ? { kind: "media", mediaType: h.mediaType as string, bytes: new Uint8Array(copy(h.blob)) } : { kind: "media", mediaType: h.mediaType as string, ref: h.ref as { artifact: string; file: string } };
+      else if (h.kind === "image") {
+        const buf = copy(h.blob!);
+        const data = h.dtype === "u8" ? new Uint8Array(buf) : h.dtype === "u16" ? new Uint16Array(buf) : new Float32Array(buf);
+        payload = { kind: "image", width: h.width as number, height: h.height as number, channels: h.channels as 1 | 2 | 3 | 4, data };
+      } else if (h.kind === "audio") {
+        const all = new Float32Array(copy(h.blob!));
+        const frames = h.frames as number;
+        payload = { kind: "audio", sampleRate: h.sampleRate as number, channels: Array.from({ length: h.channels as number }, (_, i) => all.slice(i * frames, (i + 1) * frames)) };
+      } else throw new LatentflowError("E_ARTIFACT_FORMAT", `items artifact: unknown payload kind '${h.kind}' (item '${id}')`);
+      return { id, meta, payload };
+    });
+  },
+  length: (items) => items.length,
+  slice: (items, s, e) => items.slice(s, e),
+  concat: (parts) => parts.flat(),
+};
+
+const MEDIA_HEAD = "media.json";
+
+const mediaCodec: PortCodec<Media> = {
+  check(value, where): asserts value is Media {
+    const m = value as Media;
+    if (!m || typeof m !== "object" || typeof m.mediaType !== "string" || !(m.bytes instanceof Uint8Array)) {
+      throw typeError(where, "a Media { mediaType, bytes: Uint8Array }", value);
+    }
+    createMedia(m.mediaType, m.bytes, m);
+  },
+  encode: (m) => ({
+    [MEDIA_HEAD]: utf8.encode(canonicalJson({ mediaType: m.mediaType, name: m.name, meta: m.meta })),
+    [`media.${extensionFor(m.mediaType)}`]: m.bytes,
+  }),
+  decode(files) {
+    const head = JSON.parse(fromUtf8.decode(requireFile(files, MEDIA_HEAD, "media"))) as Omit<Media, "bytes">;
+    const name = `media.${extensionFor(head.mediaType)}`;
+    return { ...head, bytes: requireFile(files, name, "media") };
+  },
+};
+
 const CODECS: { [K in PortType]: PortCodec<PortTypes[K]> } = {
   vectors: vectorsCodec,
   tensor: tensorCodec,
   records: recordsCodec,
   json: jsonCodec,
   model: modelCodec,
+  items: itemsCodec,
+  media: mediaCodec,
 };
 
 /** The codec of a port type. */

@@ -5,7 +5,8 @@ import { canonicalJson } from "./hash.js";
 export type Metric = "l2" | "cosine" | "ip";
 export const METRICS: readonly Metric[] = ["l2", "cosine", "ip"];
 
-export type Modality = "text" | "image" | "audio" | "multimodal" | "tabular" | "other";
+/** What a space's points stand for; `joint` is a space several modalities were aligned into. */
+export type Modality = "text" | "image" | "audio" | "joint" | "multimodal" | "tabular" | "other";
 
 /** What made the vectors: encoder/reducer name, its version and the parameters that change its output. */
 export interface Producer {

@@ -1,6 +1,7 @@
 import type { Logger } from "../plugin.js";
 import type { Plan } from "../pipeline/validate.js";
 import type { RunRecord, RunStore, StepRecord } from "../runs/run-record.js";
+import type { ResourceCache } from "../resources.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 
 /** What happens during a run, for progress bars and `--json` output. */
@@ -27,6 +28,12 @@ export interface RunOptions {
   log?: Logger;
   /** Where steps get their scratch directories. */
   scratchDir?: string;
+  /**
+   * Models and other resources shared by the run's steps and shards. Given, it is the caller's to dispose
+   * (and outlives the run: a long-lived process keeps its models); not given, the executor makes one for
+   * the run and frees it at the run's end.
+   */
+  resources?: ResourceCache;
 }
 
 /**

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { LatentflowError } from "../errors.js";
 import type { Plan, PlanNode } from "../pipeline/validate.js";
 import { createRecordSaver } from "../runs/record-saver.js";
+import { ResourceCache } from "../resources.js";
 import { newRunId, type RunRecord, type StepRecord } from "../runs/run-record.js";
 import type { ArtifactManifest } from "../store/artifact-store.js";
 import { silentLogger, type Executor, type RunOptions } from "./executor.js";
@@ -62,6 +63,7 @@ export class LocalExecutor implements Executor {
     const running = new Map<string, Promise<void>>();
     const failed = new Set<string>();
     const started = Date.now();
+    const resources = options.resources ?? new ResourceCache();
 
     const start = (node: PlanNode) => {
       pending.delete(node.id);
@@ -82,6 +84,7 @@ export class LocalExecutor implements Executor {
         force: options.force ?? false,
         concurrency,
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
+        resources,
         onProgress: (done, total, message) => emit({ type: "step-progress", runId, stepId: node.id, done, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) }),
         onRetry: (attempt, delayMs, error) => emit({ type: "step-retry", runId, stepId: node.id, attempt, delayMs, error: String(error) }),
         onAttempt: (attempt) => {
@@ -122,6 +125,9 @@ export class LocalExecutor implements Executor {
     }
 
     finishRecord(record, signal.aborted, failed.size > 0, started);
+    if (!options.resources) {
+      await resources.dispose().catch((e: unknown) => log.warn(`freeing the run's resources failed: ${e instanceof Error ? e.message : String(e)}`));
+    }
     await saver.flush();
     emit({ type: "run-end", runId, record });
     return record;

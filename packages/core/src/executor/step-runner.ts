@@ -7,6 +7,8 @@ import { canonicalJson, hashParts } from "../hash.js";
 import type { Logger, SkippedItem, StepContext } from "../plugin.js";
 import { codecFor, type ArtifactFiles, type PortCodec, type PortType } from "../ports.js";
 import type { PlanNode } from "../pipeline/validate.js";
+import { isCancellation } from "../contracts/cancel.js";
+import { ResourceCache } from "../resources.js";
 import { createRng } from "../rng.js";
 import type { OutputRecord } from "../runs/run-record.js";
 import type { ArtifactManifest, ArtifactStore } from "../store/artifact-store.js";
@@ -25,6 +27,11 @@ export interface StepEnv {
   force: boolean;
   concurrency: number;
   scratchDir?: string;
+  /**
+   * The process's resource cache (models loaded once, shared across shards and steps). Without one, each
+   * step call gets a cache of its own, freed when the call ends.
+   */
+  resources?: ResourceCache;
   /**
    * A cache key the caller has just found absent from the store (e.g. a fleet's coordinator, looking up
    * many steps in one round trip): when the step's key is this one, `runStep` skips its own lookup. Puts
@@ -91,7 +98,7 @@ function skippedFrom(manifests: Record<string, ArtifactManifest>): SkippedItem[]
 }
 
 function isCancel(e: unknown, signal: AbortSignal): boolean {
-  return signal.aborted || (e instanceof LatentflowError && e.code === "E_CANCELLED");
+  return signal.aborted || isCancellation(e);
 }
 
 function cancelled(): LatentflowError {
@@ -323,6 +330,7 @@ async function callOnce(
   const offset = shard?.offset ?? 0;
   // Seeded on first use too: hashing the seed is work most steps never need.
   let rng: StepContext["rng"] | undefined;
+  let ownResources: ResourceCache | undefined;
   const ctx: StepContext = {
     runId: env.runId,
     stepId: node.id,
@@ -340,6 +348,9 @@ async function callOnce(
     },
     get scratchDir() {
       return scratchDir();
+    },
+    get resources() {
+      return env.resources ?? (ownResources ??= new ResourceCache());
     },
     resolvePath: (p) => resolveFrom(env.baseDir, p),
     itemFailed(item, error) {
@@ -390,5 +401,6 @@ async function callOnce(
     if (timer) clearTimeout(timer);
     if (controller) env.signal.removeEventListener("abort", onAbort);
     if (scratch) await rm(scratch, { recursive: true, force: true });
+    if (ownResources) await ownResources.dispose();
   }
 }

@@ -4,14 +4,13 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import type { ArtifactManifest } from "./artifact-store.js";
 import { FsArtifactStore } from "./fs-store.js";
 
 // The child imports the built package, as a separate program using Latentflow would.
-const CORE_DIST = pathToFileURL("/work/main/packages/core/dist/index.js").href;
+const CORE_DIST = new URL("../../dist/index.js", import.meta.url).href;
 const FILE_BYTES = 3 * 1024 * 1024;
 
 /** Key and file contents of the i-th artifact the writer puts; the parent recomputes them to check what it reads. */
