@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-// @ts-expect-error a plain ES module, run by CI as a script too
 import { findMachinePaths } from "./machine-paths.mjs";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
