@@ -18,8 +18,11 @@ import {
   type PluginRegistry,
   type RunRecord,
   type VectorSet,
+  extensionFor,
+  type Item,
+  type Media,
 } from "@latentflow/core";
-import { writeProjector } from "@latentflow/core/io";
+import { writeItemFiles, writeProjector } from "@latentflow/core/io";
 import { dashboardModule, fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
 import { loadPlugins } from "./plugins.js";
 import { createReporter, type OutputMode } from "./progress.js";
@@ -94,6 +97,21 @@ function describeValue(value: unknown, type: string): unknown {
   if (type === "tensor") {
     const t = value as { dtype: string; shape: number[] };
     return { dtype: t.dtype, shape: t.shape };
+  }
+  if (type === "items") {
+    const items = value as Item[];
+    const kinds: Record<string, number> = {};
+    for (const it of items) kinds[it.payload.kind] = (kinds[it.payload.kind] ?? 0) + 1;
+    const brief = (it: Item) => {
+      const p = it.payload;
+      const what = p.kind === "text" ? { text: p.text.slice(0, 80) } : p.kind === "media" ? { mediaType: p.mediaType, bytes: p.bytes?.length, ref: p.ref } : p.kind === "image" ? { width: p.width, height: p.height, channels: p.channels } : { sampleRate: p.sampleRate, channels: p.channels.length, seconds: (p.channels[0]?.length ?? 0) / p.sampleRate };
+      return { id: it.id, meta: it.meta, kind: p.kind, ...what };
+    };
+    return { items: items.length, kinds, first: items.slice(0, 3).map(brief) };
+  }
+  if (type === "media") {
+    const m = value as Media;
+    return { mediaType: m.mediaType, name: m.name, bytes: m.bytes.length, meta: m.meta };
   }
   if (type === "model") {
     const m = value as { kind: string; format: string; meta: unknown; files: Record<string, Uint8Array> };
@@ -432,7 +450,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .argument("<run-id>")
     .argument("<step>", "step id, or step.port when the step has several outputs")
     .requiredOption("--to <dir>", "directory to write into")
-    .addOption(new Option("--format <format>", "files: the artifact's files as stored; projector: vectors.tsv + metadata.tsv").choices(["files", "projector"]).default("files"))
+    .addOption(
+      new Option("--format <format>", "auto: items and media as the files they are (PNG, WAV, …), other types as stored; files: the artifact's files as stored; media: items/media as files; projector: vectors.tsv + metadata.tsv")
+        .choices(["auto", "files", "media", "projector"])
+        .default("auto"),
+    )
     .action(async (runId: string, target: string, opts: { to: string; format: string }) => {
       const h = home(program.opts());
       const run = await h.runs.load(runId);
@@ -448,7 +470,19 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
       const dir = resolve(opts.to);
       const written: string[] = [];
-      if (opts.format === "projector") {
+      const asMedia = opts.format === "media" || (opts.format === "auto" && (m.type === "items" || m.type === "media"));
+      if (asMedia) {
+        if (m.type !== "items" && m.type !== "media") throw new LatentflowError("E_PORT_TYPE_MISMATCH", `the media format is for items and media; ${target} is ${m.type}`, { hint: "use --format files" });
+        const value = await loadArtifactValue(h.store, m);
+        if (m.type === "items") written.push(...(await writeItemFiles(value as Item[], dir, { store: h.store })));
+        else {
+          const media = value as Media;
+          const path = join(dir, media.name ?? `${stepId}.${extensionFor(media.mediaType)}`);
+          await mkdir(dir, { recursive: true });
+          await writeFile(path, media.bytes, { flag: "wx" });
+          written.push(path);
+        }
+      } else if (opts.format === "projector") {
         if (m.type !== "vectors") throw new LatentflowError("E_PORT_TYPE_MISMATCH", `the projector format is for vectors; ${target} is ${m.type}`);
         const paths = await writeProjector((await loadArtifactValue(h.store, m)) as VectorSet, dir);
         written.push(paths.vectorsPath, paths.metadataPath);

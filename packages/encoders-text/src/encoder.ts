@@ -1,26 +1,14 @@
 import { LatentflowError, defineSpace, type Metric, type Space } from "@latentflow/core";
 
-/** Per-call options every text encoder honours. */
-export interface EncodeOptions {
-  /** Texts per model call (encoders that batch). Each encoder documents its default. */
-  batchSize?: number;
-  /** Called with (done, total) texts as work advances. */
-  onProgress?: (done: number, total: number) => void;
-  signal?: AbortSignal;
-}
+/** Per-call options every text encoder honours: core's EncodeOptions. */
+export type { EncodeOptions } from "@latentflow/core";
 
 /**
- * Texts in, points of one space out. `encode` returns n×dim row-major float32 in the order of the
- * texts; an empty (or whitespace-only) text is refused with E_EMPTY_TEXT naming its index, and nothing
- * is encoded in that call. `dispose` frees native/wasm memory and worker threads; it is idempotent, and
- * `encode` after it fails with E_DISPOSED.
+ * A text encoder is core's `Encoder<string>`: texts in, n×dim row-major float32 of its space out, in input
+ * order. An empty (or whitespace-only) text is refused with E_EMPTY_TEXT naming its index, and nothing is
+ * encoded in that call. `dispose` is idempotent; `encode` after it fails with E_DISPOSED.
  */
-export interface TextEncoder {
-  /** The space of the vectors `encode` returns. */
-  readonly space: Space;
-  encode(texts: readonly string[], opts?: EncodeOptions): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
+export type { Encoder } from "@latentflow/core";
 
 /** A text space named after the model that makes it, so vectors of two models are never mixed. */
 export function textSpace(opts: { id: string; dim: number; metric?: Metric; normalized: boolean; producer: string; version: string; params?: Record<string, unknown> }): Space {
@@ -58,9 +46,4 @@ export function assertTexts(texts: readonly unknown[], where: string): asserts t
 /** Throws E_DISPOSED when an encoder is used after dispose(). */
 export function assertLive(disposed: boolean, where: string): void {
   if (disposed) throw new LatentflowError("E_DISPOSED", `${where}: the encoder was disposed`, { hint: "create or load a new encoder" });
-}
-
-/** Throws E_CANCELLED when the signal has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined, where: string): void {
-  if (signal?.aborted) throw new LatentflowError("E_CANCELLED", `${where}: cancelled`);
 }

@@ -1,5 +1,5 @@
 // Public API of @latentflow/encoders-text.
-export { assertTexts, textSpace, type EncodeOptions, type TextEncoder } from "./encoder.js";
+export { assertTexts, textSpace, type EncodeOptions, type Encoder } from "./encoder.js";
 export { textsFromRecords, type TextRows } from "./records.js";
 export {
   WORD_VECTORS_KIND,

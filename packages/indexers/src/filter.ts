@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LatentflowError, type RowMeta } from "@latentflow/core";
-import type { IndexFilter } from "./vector-index.js";
+import type { IndexFilter } from "@latentflow/core";
 
 /** A JSON scalar a filter can compare with. */
 export type FilterScalar = string | number | boolean | null;

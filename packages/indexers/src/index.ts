@@ -1,5 +1,5 @@
 // Public API of @latentflow/indexers.
-export type { BatchSearchOptions, IndexFilter, IndexedItem, Neighbor, SearchOptions, VectorIndex } from "./vector-index.js";
+export type { BatchSearchOptions, IndexFilter, IndexedItem, Neighbor, SearchOptions, VectorIndex } from "@latentflow/core";
 export { ExactIndex } from "./exact/exact.js";
 export { HnswIndex, type HnswOptions } from "./hnsw/hnsw.js";
 export { loadIndex } from "./load-index.js";

@@ -1,7 +1,7 @@
 import { LatentflowError, type ModelArtifact } from "@latentflow/core";
 import { ExactIndex } from "./exact/exact.js";
 import { HnswIndex } from "./hnsw/hnsw.js";
-import type { VectorIndex } from "./vector-index.js";
+import type { VectorIndex } from "@latentflow/core";
 
 const LOADERS: Record<string, (a: ModelArtifact) => VectorIndex> = {
   [ExactIndex.kind]: (a) => ExactIndex.load(a),

@@ -1,6 +1,7 @@
 // Public API of @latentflow/reducers.
-export { reducedSpace, type Reducer, type ReduceRunOptions } from "./reducer.js";
+export { reducedSpace, type Reducer, type ReduceRunOptions } from "@latentflow/core";
 export { Pca, PCA_KIND, type PcaOptions, type PcaSolver } from "./pca/pca.js";
+export { PcaGenerator } from "./pca/generator.js";
 export { Tsne, type TsneFitInfo, type TsneOptions, type TsneTransformOptions } from "./tsne/tsne.js";
 export { Umap, type UmapOptions } from "./umap/umap.js";
 export { Autoencoder, AUTOENCODER_KIND, type AutoencoderBackend, type AutoencoderOptions, type AutoencoderOutput, type AutoencoderScaling } from "./autoencoder/autoencoder.js";

@@ -1,39 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createRng, defineSpace, type Metric, type ModelArtifact, type RowMeta, type Space, type VectorSet } from "@latentflow/core";
+import { createRng, defineSpace, type Metric, type ModelArtifact, type IndexFilter, type Neighbor, type RowMeta, type Space, type VectorIndex, type VectorSet } from "@latentflow/core";
 import { distance, knnReference } from "@latentflow/core/kernels";
-
-/** What the suite needs of an index: the VectorIndex interface of @latentflow/indexers, structurally. */
-export interface IndexUnderTest {
-  readonly space: Space;
-  readonly size: number;
-  add(vs: VectorSet): void;
-  upsert(vs: VectorSet): void;
-  delete(ids: Iterable<string>): number;
-  has(id: string): boolean;
-  get(id: string): { id: string; vector: Float32Array; meta?: RowMeta } | undefined;
-  search(query: Float32Array, opts: SearchOpts): Hit[];
-  searchBatch(queries: VectorSet | Float32Array, opts: SearchOpts & { threads?: number }): Promise<Hit[][]>;
-  save(): ModelArtifact;
-  dispose(): void;
-}
-
-interface Hit {
-  id: string;
-  distance: number;
-  meta?: RowMeta;
-}
-
-interface SearchOpts {
-  k: number;
-  ef?: number;
-  filter?: (id: string, meta: RowMeta | undefined) => boolean;
-}
 
 export interface IndexerHarness {
   /** A new, empty index of `space`. */
-  create(space: Space): IndexUnderTest;
+  create(space: Space): VectorIndex;
   /** The index saved in `artifact`. */
-  load(artifact: ModelArtifact): IndexUnderTest;
+  load(artifact: ModelArtifact): VectorIndex;
   /** True for exact indexes: answers must equal brute force, not merely come close. */
   exact: boolean;
   /** ef to search with (approximate indexes); the suite's sets are small, so a large ef makes answers near exact. */
@@ -72,7 +45,7 @@ function row(vs: VectorSet, i: number): Float32Array {
 }
 
 /** Brute-force answers over the rows of `vs` that pass `keep`, in float64: the suite's own ground truth. */
-function reference(vs: VectorSet, queries: Float32Array, k: number, keep?: (i: number) => boolean): Hit[][] {
+function reference(vs: VectorSet, queries: Float32Array, k: number, keep?: (i: number) => boolean): Neighbor[][] {
   const dim = vs.space.dim;
   const rows = vs.ids.map((_, i) => i).filter((i) => !keep || keep(i));
   const base = new Float32Array(rows.length * dim);
@@ -93,7 +66,7 @@ function concat(a: VectorSet, b: VectorSet): VectorSet {
   return { space: a.space, ids: [...a.ids, ...b.ids], data, meta: [...(a.meta ?? a.ids.map(() => ({}))), ...(b.meta ?? b.ids.map(() => ({})))] };
 }
 
-function recall(got: Hit[][], want: Hit[][]): number {
+function recall(got: Neighbor[][], want: Neighbor[][]): number {
   let s = 0;
   for (let q = 0; q < want.length; q++) {
     const g = new Set(got[q]!.map((h) => h.id));
@@ -114,8 +87,8 @@ function closeTo(a: number, b: number): boolean {
  */
 export function describeIndexerContract(name: string, h: IndexerHarness): void {
   describe(`indexer contract: ${name}`, () => {
-    const open: IndexUnderTest[] = [];
-    const track = (ix: IndexUnderTest) => {
+    const open: VectorIndex[] = [];
+    const track = (ix: VectorIndex) => {
       open.push(ix);
       return ix;
     };
@@ -126,7 +99,7 @@ export function describeIndexerContract(name: string, h: IndexerHarness): void {
       for (const ix of open.splice(0)) ix.dispose();
     });
 
-    function expectAnswers(got: Hit[][], want: Hit[][], minRecall = 0.95): void {
+    function expectAnswers(got: Neighbor[][], want: Neighbor[][], minRecall = 0.95): void {
       if (h.exact) expect(got.map((hs) => hs.map((x) => x.id))).toEqual(want.map((hs) => hs.map((x) => x.id)));
       else expect(recall(got, want)).toBeGreaterThanOrEqual(minRecall);
       for (const hits of got) {
@@ -134,7 +107,7 @@ export function describeIndexerContract(name: string, h: IndexerHarness): void {
       }
     }
 
-    function build(metric: Metric = "l2"): { index: IndexUnderTest; vs: VectorSet } {
+    function build(metric: Metric = "l2"): { index: VectorIndex; vs: VectorSet } {
       const vs = makeSet(makeSpace(metric));
       const index = create(vs.space);
       index.add(vs);
@@ -220,7 +193,7 @@ export function describeIndexerContract(name: string, h: IndexerHarness): void {
       expect(index.delete(gone)).toBe(0);
       expect(index.size).toBe(N - gone.length);
       const dead = new Set(gone);
-      const check = async (ix: IndexUnderTest, extra?: VectorSet) => {
+      const check = async (ix: VectorIndex, extra?: VectorSet) => {
         for (const id of gone.slice(0, 20)) {
           expect(ix.has(id)).toBe(false);
           expect(ix.get(id)).toBeUndefined();
@@ -259,7 +232,7 @@ export function describeIndexerContract(name: string, h: IndexerHarness): void {
       const { index, vs } = build();
       const m = 30;
       const q = queriesFor(vs.space, m, "filters");
-      const cases: [string, SearchOpts["filter"], (i: number) => boolean][] = [
+      const cases: [string, IndexFilter | undefined, (i: number) => boolean][] = [
         ["label = 2", (_id, meta) => meta?.label === 2, (i) => vs.meta![i]!.label === 2],
         ["year ≥ 2010 and odd", (_id, meta) => (meta?.year as number) >= 2010 && meta?.tag === "odd", (i) => (vs.meta![i]!.year as number) >= 2010 && vs.meta![i]!.tag === "odd"],
         ["by id", (id) => id.endsWith("7"), (i) => vs.ids[i]!.endsWith("7")],

@@ -1,21 +1,11 @@
-import { createRng, defineSpace, type ModelArtifact, type Space, type VectorSet } from "@latentflow/core";
+import { createRng, defineSpace, type ModelArtifact, type Reducer, type Space, type VectorSet } from "@latentflow/core";
 import { describe, expect, it } from "vitest";
-
-/** What the suite needs of a reducer: the Reducer interface of @latentflow/reducers, structurally. */
-export interface ReducerUnderTest {
-  readonly inputSpace: Space | undefined;
-  readonly outputSpace: Space | undefined;
-  fit(vs: VectorSet): Promise<unknown>;
-  transform(vs: VectorSet): Promise<VectorSet>;
-  fitTransform(vs: VectorSet): Promise<VectorSet>;
-  save(): ModelArtifact;
-}
 
 export interface ReducerHarness {
   /** A new, unfitted reducer with this seed. */
-  create(seed: number): ReducerUnderTest;
+  create(seed: number): Reducer;
   /** The reducer saved in `artifact`. */
-  load(artifact: ModelArtifact): ReducerUnderTest;
+  load(artifact: ModelArtifact): Reducer;
   /** Output dimensions the reducer was created with. */
   dimensions: number;
   /** Fewest points it can fit; the suite expects E_TOO_FEW_POINTS below. Default 2. */
@@ -28,12 +18,12 @@ export interface ReducerHarness {
 
 const DIM = 20;
 
-function makeSpace(id = "contract/reducer-input"): Space {
+export function makeClusterSpace(id = "contract/reducer-input"): Space {
   return defineSpace({ id, dim: DIM, metric: "l2", normalized: false, modality: "other", producer: { name: "contract-tests", version: "1" } });
 }
 
 /** Five seeded Gaussian clusters in 20-D with meta.label the cluster. */
-function makeSet(n: number, seed = "reducer-contract", space = makeSpace(), prefix = "p-"): VectorSet {
+export function makeClusterSet(n: number, seed = "reducer-contract", space = makeClusterSpace(), prefix = "p-"): VectorSet {
   const rng = createRng(seed);
   const centres = Array.from({ length: 5 }, () => Array.from({ length: DIM }, () => rng.normal() * 6));
   const data = new Float32Array(n * DIM);
@@ -62,7 +52,7 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
   const n = h.points ?? 300;
   describe(`reducer contract: ${name}`, () => {
     it("fitTransform gives n × dimensions finite values in the output space, ids and meta kept", async () => {
-      const vs = makeSet(n);
+      const vs = makeClusterSet(n);
       const r = h.create(1);
       expect(r.inputSpace).toBeUndefined();
       expect(r.outputSpace).toBeUndefined();
@@ -76,7 +66,7 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
       expect(r.inputSpace).toEqual(vs.space);
       expect(out.space.id).not.toBe(vs.space.id);
       for (const v of out.data) expect(Number.isFinite(v)).toBe(true);
-      const more = makeSet(40, "more", vs.space, "q-");
+      const more = makeClusterSet(40, "more", vs.space, "q-");
       const t = await r.transform(more);
       expect(t.ids).toEqual(more.ids);
       expect(t.data.length).toBe(40 * h.dimensions);
@@ -85,7 +75,7 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
     });
 
     it("the same seed gives the same output, bit for bit", async () => {
-      const vs = makeSet(n);
+      const vs = makeClusterSet(n);
       const a = await h.create(7).fitTransform(vs);
       const b = await h.create(7).fitTransform(vs);
       expect(Array.from(a.data)).toEqual(Array.from(b.data));
@@ -93,7 +83,7 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
     });
 
     it("save → load gives identical transforms and spaces", async () => {
-      const vs = makeSet(n);
+      const vs = makeClusterSet(n);
       const r = h.create(3);
       await r.fit(vs);
       const art = r.save();
@@ -103,7 +93,7 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
       const loaded = h.load(art);
       expect(loaded.inputSpace).toEqual(r.inputSpace);
       expect(loaded.outputSpace).toEqual(r.outputSpace);
-      const q = makeSet(30, "held-out", vs.space, "h-");
+      const q = makeClusterSet(30, "held-out", vs.space, "h-");
       expect(Array.from((await loaded.transform(q)).data)).toEqual(Array.from((await r.transform(q)).data));
       // Saving the loaded model again gives the same bytes (artifacts are content-addressed).
       const again = loaded.save();
@@ -112,33 +102,55 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
     });
 
     it("refuses another space's vectors (E_SPACE_MISMATCH)", async () => {
-      const vs = makeSet(n);
+      const vs = makeClusterSet(n);
       const r = h.create(1);
       await r.fit(vs);
-      const other = makeSet(10, "other", makeSpace("contract/another-model"), "o-");
+      const other = makeClusterSet(10, "other", makeClusterSpace("contract/another-model"), "o-");
       expect(await code(r.transform(other))).toBe("E_SPACE_MISMATCH");
     });
 
     it("refuses NaN and infinite values (E_NOT_FINITE) in fit and transform", async () => {
-      const bad = makeSet(n);
+      const bad = makeClusterSet(n);
       bad.data[5 * DIM + 3] = Number.NaN;
       expect(await code(h.create(1).fit(bad))).toBe("E_NOT_FINITE");
       const r = h.create(1);
-      await r.fit(makeSet(n));
-      const q = makeSet(5, "q", makeSpace(), "q-");
+      await r.fit(makeClusterSet(n));
+      const q = makeClusterSet(5, "q", makeClusterSpace(), "q-");
       q.data[7] = Number.POSITIVE_INFINITY;
       expect(await code(r.transform(q))).toBe("E_NOT_FINITE");
     });
 
     it("refuses too few points (E_TOO_FEW_POINTS)", async () => {
-      const few = makeSet(Math.max(1, (h.minPoints ?? 2) - 1));
+      const few = makeClusterSet(Math.max(1, (h.minPoints ?? 2) - 1));
       expect(await code(h.create(1).fit(few))).toBe("E_TOO_FEW_POINTS");
     });
 
     it("refuses transform and save before fit (E_NOT_FITTED)", async () => {
       const r = h.create(1);
-      expect(await code(r.transform(makeSet(10)))).toBe("E_NOT_FITTED");
+      expect(await code(r.transform(makeClusterSet(10)))).toBe("E_NOT_FITTED");
       expect(() => r.save()).toThrow(expect.objectContaining({ code: "E_NOT_FITTED" }));
+    });
+
+    it("reports progress and stops on an aborted signal with E_CANCELLED, in fit and in transform", async () => {
+      const vs = makeClusterSet(n);
+      const seen: number[] = [];
+      const r = h.create(1);
+      await r.fit(vs, { onProgress: (done) => seen.push(done) });
+      expect(seen.length).toBeGreaterThan(0);
+      const ac = new AbortController();
+      ac.abort();
+      expect(await code(h.create(1).fit(vs, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await code(h.create(1).fitTransform(vs, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await code(r.transform(makeClusterSet(10, "q", vs.space, "q-"), { signal: ac.signal }))).toBe("E_CANCELLED");
+      // A cancelled call leaves a fitted reducer usable.
+      expect((await r.transform(makeClusterSet(10, "q", vs.space, "q-"))).ids).toHaveLength(10);
+    });
+
+    it("dispose is idempotent", async () => {
+      const r = h.create(1);
+      await r.fit(makeClusterSet(n));
+      await r.dispose();
+      await r.dispose();
     });
   });
 }

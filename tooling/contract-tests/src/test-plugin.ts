@@ -15,6 +15,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Loads of the "model" of contract/uses-model in this process: what a resource cache must keep at 1. */
+let modelLoads = 0;
+
 /**
  * Small deterministic steps that exercise every engine behaviour an executor must honour. State that
  * must be seen across processes (attempt counts, rendezvous) lives in files, so the same plugin
@@ -155,6 +158,23 @@ export const contractPlugin = definePlugin({
         const f = model.files["mean.f64"]!;
         const mean = new Float64Array(f.buffer.slice(f.byteOffset, f.byteOffset + 8))[0]!;
         return { records: records.map((r) => ({ ...r, v: (r.v as number) - mean })) };
+      },
+    }),
+    defineStep({
+      name: "uses-model",
+      description: "loads a (pretend) model through ctx.resources and reports how often this process has loaded it; shardable",
+      inputs: { records: { type: "records", optional: true } },
+      outputs: { records: { type: "records" } },
+      params: z.strictObject({ tag: z.string().default(""), loadMs: z.number().min(0).default(20) }),
+      shardable: "records",
+      async run(ctx, { records }, p) {
+        const model = await ctx.resources.use("contract/model", async () => {
+          modelLoads++;
+          await sleep(p.loadMs, ctx.signal);
+          return { weights: [1, 2, 3], loadedBy: process.pid };
+        });
+        const rows = records ?? [{ i: 0 }];
+        return { records: rows.map((r) => ({ ...r, tag: p.tag, loads: modelLoads, pid: model.loadedBy })) };
       },
     }),
   ],

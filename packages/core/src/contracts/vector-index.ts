@@ -30,8 +30,6 @@ export interface SearchOptions {
 export interface BatchSearchOptions extends SearchOptions {
   /** Threads to search on; defaults to the machine's available parallelism. 1 searches on the calling thread. */
   threads?: number;
-  /** Fires cancellation: the call rejects with E_CANCELLED. */
-  signal?: AbortSignal;
 }
 
 /**

@@ -28,3 +28,6 @@ export {
   readVectorSet,
   writeVectorSet,
 } from "./vector-set-fs.js";
+export { DEFAULT_MAX_FILE_BYTES, listFiles, readFileItems, safeRelativePath, writeItemFiles, type ItemErrorHandler, type ListFilesOptions, type ReadFilesOptions, type WriteItemFilesOptions } from "./items-fs.js";
+export { encodePng } from "../media/png.js";
+export { encodeWav } from "../media/wav.js";

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { LatentflowError, defineStep, sha256 } from "@latentflow/core";
+import { LatentflowError, defineStep, sha256, throwIfCancelled } from "@latentflow/core";
 import { z } from "zod";
 import { WordVectors } from "../word-vectors/word-vectors.js";
 import { evaluateAnalogies, evaluateWordPairs, type AnalogyReport, type WordPairsReport } from "./words.js";
@@ -60,7 +60,7 @@ export const evaluateStep = defineStep({
     const pairsOpts = { restrictVocab: p.pairsRestrictVocab, caseInsensitive: p.caseInsensitive };
     let done = 0;
     for (const { kind, name, path } of list) {
-      ctx.signal.throwIfAborted();
+      throwIfCancelled(ctx.signal, "encoders-text/evaluate");
       ctx.progress(done, list.length, name);
       const file = ctx.resolvePath(path);
       if (kind === "analogies") {

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { LatentflowError } from "@latentflow/core";
+import { LatentflowError, throwIfCancelled } from "@latentflow/core";
 import { exactKnn } from "@latentflow/core/kernels";
 import type { WordVectors } from "../word-vectors/word-vectors.js";
 
@@ -190,7 +190,7 @@ const CANDIDATES = 8;
 async function answerCosAdd(questions: Question[], unit: Float32Array, n: number, d: number, skip: Skip, answers: Int32Array, opts: AnalogyEvalOptions): Promise<void> {
   const k = Math.min(CANDIDATES, n);
   for (let q0 = 0; q0 < questions.length; q0 += QUERY_CHUNK) {
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal, "word evaluation");
     const q1 = Math.min(questions.length, q0 + QUERY_CHUNK);
     const queries = new Float32Array((q1 - q0) * d);
     for (let qi = q0; qi < q1; qi++) {
@@ -244,7 +244,7 @@ function scanBest(q: Float32Array, unit: Float32Array, n: number, d: number, ski
 async function answerCosMul(questions: Question[], unit: Float32Array, n: number, d: number, skip: Skip, answers: Int32Array, opts: AnalogyEvalOptions): Promise<void> {
   const perBlock = Math.max(3, Math.floor(BLOCK_FLOATS / n));
   for (let q0 = 0; q0 < questions.length; ) {
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal, "word evaluation");
     // Gather questions until their distinct words fill a block.
     const rowOf = new Map<number, number>();
     let q1 = q0;

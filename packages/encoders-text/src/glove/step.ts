@@ -30,7 +30,9 @@ export const gloveStep = defineStep({
   }),
   resources: { cpuBound: true, memoryMb: 1500 },
   async run(ctx, { records }, p) {
-    const full = await loadGlove({ ...(p.cacheDir ? { cacheDir: ctx.resolvePath(p.cacheDir) } : {}), onProgress: (m) => ctx.log.info(m) });
+    const cacheDir = p.cacheDir ? ctx.resolvePath(p.cacheDir) : undefined;
+    // The 341k-word table once per process, whatever number of GloVe steps use it.
+    const full = await ctx.resources.use(`encoders-text/glove:${cacheDir ?? "default"}`, () => loadGlove({ ...(cacheDir ? { cacheDir } : {}), onProgress: (m) => ctx.log.info(m) }));
     const wv = p.vocabulary ? full.head(p.vocabulary) : full;
     const model = wv.save();
     if (!records) return { vectors: wv.toVectorSet(), model };

@@ -1,6 +1,6 @@
-import { LatentflowError, sha256, type ModelArtifact, type Space } from "@latentflow/core";
+import { LatentflowError, sha256, type ModelArtifact, type Space, throwIfCancelled, type Encoder, type EncodeOptions } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
-import { assertLive, assertTexts, textSpace, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
+import { assertLive, assertTexts, textSpace, } from "../encoder.js";
 import { TfidfVectorizer, type TfidfOptions } from "../tfidf/tfidf.js";
 import { VERSION } from "../version.js";
 import { TruncatedSvd, type SvdRunOptions, type TruncatedSvdOptions, type TruncatedSvdState } from "./truncated-svd.js";
@@ -24,7 +24,7 @@ function f32(x: Float64Array): Float32Array {
  * on a corpus with {@link LsaEncoder.fit}; `documentVectors` are the fit corpus in the LSA space (U·Σ),
  * `encode` places new texts there (TF-IDF × Vᵀ), as scikit-learn's TfidfVectorizer + TruncatedSVD.
  */
-export class LsaEncoder implements TextEncoder {
+export class LsaEncoder implements Encoder<string> {
   readonly vectorizer: TfidfVectorizer;
   readonly svd: TruncatedSvd;
   readonly space: Space;
@@ -88,7 +88,7 @@ export class LsaEncoder implements TextEncoder {
   async encode(texts: readonly string[], opts: EncodeOptions = {}): Promise<Float32Array> {
     assertLive(this.disposed, "LsaEncoder.encode");
     assertTexts(texts, "LsaEncoder.encode");
-    throwIfAborted(opts.signal, "LsaEncoder.encode");
+    throwIfCancelled(opts.signal, "LsaEncoder.encode");
     const x = this.vectorizer.transform(texts, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return f32(this.svd.transform(x));
   }

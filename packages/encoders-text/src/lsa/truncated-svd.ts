@@ -1,6 +1,5 @@
-import { LatentflowError, createRng } from "@latentflow/core";
+import { LatentflowError, createRng, throwIfCancelled } from "@latentflow/core";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
-import { throwIfAborted } from "../encoder.js";
 import { assertCsr, csrTimesDense, csrTranspose, csrTransposeTimesDense, gramTimesDense, type CsrMatrix } from "../tfidf/csr.js";
 
 /** Options of {@link TruncatedSvd}; defaults are scikit-learn's TruncatedSVD(algorithm="randomized"). */
@@ -174,13 +173,13 @@ export class TruncatedSvd {
     let y: Float64Array = g0;
     for (let it = 0; it <= q; it++) {
       if (it > 0) await nextTick();
-      throwIfAborted(opts.signal, "truncated SVD");
+      throwIfCancelled(opts.signal, "truncated SVD");
       y = gram(y, l);
       orthonormalize(y, m, l);
       opts.onProgress?.(it + 1, steps, it === 0 ? "range" : "power iteration");
     }
     await nextTick();
-    throwIfAborted(opts.signal, "truncated SVD");
+    throwIfCancelled(opts.signal, "truncated SVD");
     // Rayleigh–Ritz: B = YᵀA, BBᵀ = Yᵀ(A·AᵀY) = R Λ Rᵀ; σ = √λ, left vectors Y·R, right Aᵀ·(Y·R)/σ.
     const z = gram(y, l);
     const g = new Float64Array(l * l);

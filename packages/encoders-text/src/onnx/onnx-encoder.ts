@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { LatentflowError, type Space } from "@latentflow/core";
+import { LatentflowError, type Space, throwIfCancelled, type Encoder, type EncodeOptions } from "@latentflow/core";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { ThreadSession, type SessionLike } from "./session-thread.js";
-import { assertLive, assertTexts, textSpace, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
+import { assertLive, assertTexts, textSpace, } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { readModelDir, type ModelDir, type OnnxPooling } from "./model-dir.js";
 import { normalizeInPlace, poolRow } from "./pooling.js";
@@ -68,7 +68,7 @@ function describeValues(session: SessionLike, which: "input" | "output"): string
  * length and batched with padding to the longest in each batch; token vectors are pooled with the
  * attention mask (padding never changes a text's vector) and, by default, scaled to unit length.
  */
-export class OnnxSentenceEncoder implements TextEncoder {
+export class OnnxSentenceEncoder implements Encoder<string> {
   readonly space: Space;
   /** The pooling applied, or `model` when the graph's own sentence_embedding output is used. */
   readonly pooling: OnnxPooling | "model";
@@ -236,7 +236,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
     const where = `encoders-text/onnx (${this.space.id})`;
     assertLive(this.#disposed, where);
     assertTexts(texts, where);
-    throwIfAborted(opts.signal, where);
+    throwIfCancelled(opts.signal, where);
     const n = texts.length;
     const dim = this.space.dim;
     const out = new Float32Array(n * dim);
@@ -248,7 +248,7 @@ export class OnnxSentenceEncoder implements TextEncoder {
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[b]!.length - ids[a]!.length || a - b);
     let done = 0;
     for (let s = 0; s < n; s += batchSize) {
-      throwIfAborted(opts.signal, where);
+      throwIfCancelled(opts.signal, where);
       assertLive(this.#disposed, where);
       const rows = order.slice(s, s + batchSize);
       const { vectors, dim: got } = await this.#run(rows.map((i) => ids[i]!));

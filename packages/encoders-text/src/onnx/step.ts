@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { createVectorSet, defineStep, sha256 } from "@latentflow/core";
+import { canonicalJson, createVectorSet, defineStep, sha256 } from "@latentflow/core";
 import { z } from "zod";
 import { textsFromRecords } from "../records.js";
 import { modelDirFiles } from "./model-dir.js";
@@ -33,20 +33,26 @@ export const onnxStep = defineStep({
   },
   async run(ctx, { records }, p) {
     const rows = textsFromRecords(ctx, records, p.field, p.idField);
-    const encoder = await OnnxSentenceEncoder.load(ctx.resolvePath(p.model), {
+    const dir = ctx.resolvePath(p.model);
+    const options = {
       ...(p.pooling ? { pooling: p.pooling } : {}),
       normalize: p.normalize,
       ...(p.maxLength ? { maxLength: p.maxLength } : {}),
       batchSize: p.batchSize,
       ...(p.threads ? { threads: p.threads } : {}),
       ...(p.modelFile ? { modelFile: p.modelFile } : {}),
-    });
-    try {
-      ctx.log.info("onnx model loaded", { space: encoder.space.id, dim: encoder.space.dim, pooling: encoder.pooling, maxLength: encoder.tokenizer.maxLength, output: encoder.outputName });
-      const data = await encoder.encode(rows.texts, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, "texts encoded") });
-      return { vectors: createVectorSet({ space: encoder.space, ids: rows.ids, data, meta: rows.meta }) };
-    } finally {
-      await encoder.dispose();
-    }
+    };
+    // One session per process and model directory + options, shared by every shard and step.
+    const encoder = await ctx.resources.use(
+      `encoders-text/onnx:${dir}:${canonicalJson(options)}`,
+      async () => {
+        const e = await OnnxSentenceEncoder.load(dir, options);
+        ctx.log.info("onnx model loaded", { space: e.space.id, dim: e.space.dim, pooling: e.pooling, maxLength: e.tokenizer.maxLength, output: e.outputName });
+        return e;
+      },
+      (e) => e.dispose(),
+    );
+    const data = await encoder.encode(rows.texts, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, "texts") });
+    return { vectors: createVectorSet({ space: encoder.space, ids: rows.ids, data, meta: rows.meta }) };
   },
 });

@@ -1,5 +1,5 @@
-import { LatentflowError, type ModelArtifact, type Space } from "@latentflow/core";
-import { assertLive, assertTexts, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
+import { LatentflowError, type ModelArtifact, type Space, throwIfCancelled, type Encoder, type EncodeOptions } from "@latentflow/core";
+import { assertLive, assertTexts, } from "../encoder.js";
 import { csrToDense } from "./csr.js";
 import { TfidfVectorizer, type TfidfOptions } from "./tfidf.js";
 
@@ -24,7 +24,7 @@ export function assertDenseVocabulary(size: number, where: string): void {
  * TF-IDF as a TextEncoder: a fitted {@link TfidfVectorizer} whose rows are returned dense (one dimension
  * per term). Only for vocabularies up to {@link TFIDF_DENSE_LIMIT}; an unknown-words-only text gives a zero vector.
  */
-export class TfidfEncoder implements TextEncoder {
+export class TfidfEncoder implements Encoder<string> {
   readonly vectorizer: TfidfVectorizer;
   private disposed = false;
 
@@ -51,7 +51,7 @@ export class TfidfEncoder implements TextEncoder {
   async encode(texts: readonly string[], opts: EncodeOptions = {}): Promise<Float32Array> {
     assertLive(this.disposed, "TfidfEncoder.encode");
     assertTexts(texts, "TfidfEncoder.encode");
-    throwIfAborted(opts.signal, "TfidfEncoder.encode");
+    throwIfCancelled(opts.signal, "TfidfEncoder.encode");
     const m = this.vectorizer.transform(texts, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return csrToDense(m);
   }

@@ -1,6 +1,6 @@
-import { LatentflowError, sha256, type ModelArtifact, type Space } from "@latentflow/core";
+import { LatentflowError, sha256, type ModelArtifact, type Space, throwIfCancelled } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
-import { assertTexts, textSpace, throwIfAborted } from "../encoder.js";
+import { assertTexts, textSpace } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { Analyzer, type AnalyzerOptions } from "./analyzer.js";
 import type { CsrMatrix } from "./csr.js";
@@ -228,7 +228,7 @@ export class TfidfVectorizer {
     let count = new Float64Array(Math.max(1024, terms.length));
     const touched: number[] = [];
     for (let d = 0; d < texts.length; d++) {
-      if ((d & 63) === 0) throwIfAborted(opts.signal, "tfidf");
+      if ((d & 63) === 0) throwIfCancelled(opts.signal, "tfidf");
       touched.length = 0;
       for (const term of this.analyzer.analyze(texts[d]!)) {
         let id = ids.get(term);

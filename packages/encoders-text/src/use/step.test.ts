@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, loadArtifactValue, loadPipelineText, type RowMeta, type RunRecord, type VectorSet } from "@latentflow/core";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, ResourceCache, corePlugin, loadArtifactValue, loadPipelineText, type RowMeta, type RunRecord, type VectorSet } from "@latentflow/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plugin } from "../plugin.js";
 
@@ -74,5 +74,35 @@ describe("encoders-text/use in a pipeline", () => {
     expect(results[0]!.neighbors[0]).toMatchObject({ id: "s6", text: CORPUS[5]!.text });
     expect(results[1]!.neighbors[0]).toMatchObject({ id: "s5", text: CORPUS[4]!.text });
     expect(results[1]!.neighbors[0]!.distance).toBeLessThan(results[1]!.neighbors[1]!.distance);
+  });
+});
+
+describe("encoders-text/use model reuse", () => {
+  it("loads the model once per process for a step sharded 10 ways and a second step with the same backend", async () => {
+    const many: RowMeta[] = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, text: `${CORPUS[i % CORPUS.length]!.text || "An empty line once."} (${i})` }));
+    await writeFile(join(dir, "many.jsonl"), many.map((r) => JSON.stringify(r)).join("\n"));
+    const resources = new ResourceCache();
+    const text = [
+      "version: 1",
+      "name: use-reuse",
+      "steps:",
+      "  rows: { uses: core/read-jsonl, with: { path: many.jsonl } }",
+      "  sharded: { uses: encoders-text/use, in: { records: rows }, with: { threads: 1, batchSize: 8 }, shard: { size: 4 } }",
+      "  again: { uses: encoders-text/use, in: { records: rows }, with: { threads: 1, batchSize: 16 } }",
+    ].join("\n");
+    try {
+      const rec = await executor.run(loadPipelineText(text, join(dir, "reuse.yaml"), registry, dir), { store, concurrency: 2, resources, force: true });
+      expect(rec.status, JSON.stringify(rec.steps)).toBe("succeeded");
+      expect(rec.steps.sharded!.shards).toEqual({ count: 10, fromCache: 0 });
+      // 10 shards + 1 more step asked for the model: one load, ten shared uses.
+      expect(resources.stats().byKey).toEqual({ "encoders-text/use:auto:1": 1 });
+      expect(resources.stats().hits).toBe(10);
+      const a = await output<VectorSet>(rec, "sharded", "vectors");
+      const b = await output<VectorSet>(rec, "again", "vectors");
+      expect(a.ids).toEqual(b.ids);
+      for (let i = 0; i < a.data.length; i++) expect(Math.abs(a.data[i]! - b.data[i]!)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      await resources.dispose();
+    }
   });
 });

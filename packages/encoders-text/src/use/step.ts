@@ -20,12 +20,13 @@ export const useStep = defineStep({
   shardable: "records",
   async run(ctx, { records }, p) {
     const rows = textsFromRecords(ctx, records, p.field, p.idField);
-    const encoder = await UniversalSentenceEncoder.load({ backend: p.backend, ...(p.threads !== undefined ? { threads: p.threads } : {}) });
-    try {
-      const data = await encoder.encode(rows.texts, { batchSize: p.batchSize, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
-      return { vectors: createVectorSet({ space: encoder.space, ids: rows.ids, data, meta: rows.meta }) };
-    } finally {
-      await encoder.dispose();
-    }
+    // One model per process, shared by every shard and step that asks for the same backend and threads.
+    const encoder = await ctx.resources.use(
+      `encoders-text/use:${p.backend}:${p.threads ?? "all"}`,
+      () => UniversalSentenceEncoder.load({ backend: p.backend, ...(p.threads !== undefined ? { threads: p.threads } : {}) }),
+      (e) => e.dispose(),
+    );
+    const data = await encoder.encode(rows.texts, { batchSize: p.batchSize, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, "texts") });
+    return { vectors: createVectorSet({ space: encoder.space, ids: rows.ids, data, meta: rows.meta }) };
   },
 });

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { LatentflowError, type Space } from "@latentflow/core";
-import { assertLive, assertTexts, textSpace, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
+import { LatentflowError, type Space, throwIfCancelled, type Encoder, type EncodeOptions } from "@latentflow/core";
+import { assertLive, assertTexts, textSpace, } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { USE_BACKENDS, UseGraph, resolveBackend, type ResolvedUseBackend, type UseBackend } from "./graph.js";
 import { USE_MODEL_PACKAGE, readUseVocabulary } from "./model-files.js";
@@ -155,7 +155,7 @@ function pieceBatch(batch: readonly number[], ids: readonly number[][]): { piece
  * onnxruntime-node (one session, intra-op threads on every core); on tfjs wasm the batches are spread over
  * worker threads that each hold a model.
  */
-export class UniversalSentenceEncoder implements TextEncoder {
+export class UniversalSentenceEncoder implements Encoder<string> {
   readonly space: Space = useSpace();
   private disposed = false;
 
@@ -219,7 +219,7 @@ export class UniversalSentenceEncoder implements TextEncoder {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new LatentflowError("E_PARAM", `use: expected batchSize a positive integer, found ${batchSize}`, { data: { expected: "integer ≥ 1", found: batchSize, where: "use" } });
     }
-    throwIfAborted(opts.signal, "use");
+    throwIfCancelled(opts.signal, "use");
     const n = texts.length;
     const out = new Float32Array(n * DIM);
     if (n === 0) return out;
@@ -236,7 +236,7 @@ export class UniversalSentenceEncoder implements TextEncoder {
     let stop = false;
     const drain = async (lane: Lane): Promise<void> => {
       while (!stop && next < batches.length) {
-        throwIfAborted(opts.signal, "use");
+        throwIfCancelled(opts.signal, "use");
         const batch = batches[next++]!;
         const { pieces, lengths } = pieceBatch(batch, ids);
         const data = await lane.embed(pieces, lengths);

@@ -1,5 +1,5 @@
-import { LatentflowError, sha256, type Space } from "@latentflow/core";
-import { assertLive, assertTexts, textSpace, throwIfAborted, type EncodeOptions, type TextEncoder } from "../encoder.js";
+import { LatentflowError, sha256, type Space, throwIfCancelled, type Encoder, type EncodeOptions } from "@latentflow/core";
+import { assertLive, assertTexts, textSpace, } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { tokenIndices, wordTokens } from "./tokenize.js";
 import type { WordVectors } from "./word-vectors.js";
@@ -21,7 +21,7 @@ export interface WordVectorsEncoderOptions {
  * tokens. A text none of whose words the table knows is refused with E_OOV naming its index (a zero
  * vector would silently sit at the same place for every such text).
  */
-export class WordVectorsEncoder implements TextEncoder {
+export class WordVectorsEncoder implements Encoder<string> {
   readonly space: Space;
   private readonly a: number;
   private readonly pc: Float32Array | undefined;
@@ -62,7 +62,7 @@ export class WordVectorsEncoder implements TextEncoder {
     const where = "word-vector encoder";
     assertLive(this.disposed, where);
     assertTexts(texts, where);
-    throwIfAborted(opts.signal, where);
+    throwIfCancelled(opts.signal, where);
     const wv = this.wordVectors;
     // Refuse before any work: the first text without a known word, by index.
     for (let i = 0; i < texts.length; i++) {
@@ -77,7 +77,7 @@ export class WordVectorsEncoder implements TextEncoder {
     const batch = opts.batchSize ?? 512;
     const out = new Float32Array(texts.length * d);
     for (let s = 0; s < texts.length; s += batch) {
-      throwIfAborted(opts.signal, where);
+      throwIfCancelled(opts.signal, where);
       const e = Math.min(texts.length, s + batch);
       const part = wv.sentenceVectors(texts.slice(s, e), { a: this.a, ...(this.pc ? { removePrincipalComponent: this.pc } : {}) });
       if (this.normalize) {

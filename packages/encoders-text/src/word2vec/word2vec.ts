@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { LatentflowError, createRng, hashParts } from "@latentflow/core";
+import { LatentflowError, createRng, hashParts, throwIfCancelled } from "@latentflow/core";
 import { textSpace } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { WordVectors } from "../word-vectors/word-vectors.js";
@@ -149,7 +149,7 @@ export function fillAliasTable(out: Uint32Array, counts: ArrayLike<number>, expo
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new LatentflowError("E_CANCELLED", "word2vec: cancelled");
+  throwIfCancelled(signal, "word2vec");
 }
 
 interface Vocab {

@@ -1,5 +1,5 @@
 import { LatentflowError } from "@latentflow/core";
-import type { Neighbor } from "../vector-index.js";
+import type { Neighbor } from "@latentflow/core";
 
 /**
  * recall@k: the share of each query's true k nearest ids (from `truth`, usually an ExactIndex) that

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ExactIndex } from "../exact/exact.js";
 import { compileFilter, filterParam } from "../filter.js";
 import { loadIndex } from "../load-index.js";
-import type { IndexFilter, Neighbor, VectorIndex } from "../vector-index.js";
+import type { IndexFilter, Neighbor, VectorIndex } from "@latentflow/core";
 import { recallAtK } from "./recall.js";
 
 const efParam = z.number().int().positive();

@@ -3,7 +3,7 @@ import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { distance, exactKnn } from "@latentflow/core/kernels";
 import { decodeRows, encodeRows, openArtifact, requireFile, ROWS_FILE, type RowRecord } from "../artifact.js";
 import { checkBatch, checkQueries, checkQuery, checkSearchOptions } from "../input-checks.js";
-import type { BatchSearchOptions, IndexedItem, IndexFilter, Neighbor, SearchOptions, VectorIndex } from "../vector-index.js";
+import type { BatchSearchOptions, IndexedItem, IndexFilter, Neighbor, SearchOptions, VectorIndex } from "@latentflow/core";
 
 const KIND = "indexers/exact";
 const FORMAT = "1";

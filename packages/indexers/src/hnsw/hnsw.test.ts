@@ -5,7 +5,7 @@ import { recallAtK } from "../evaluate/recall.js";
 import { ExactIndex } from "../exact/exact.js";
 import { compileFilter } from "../filter.js";
 import { mnist } from "../test/mnist.js";
-import type { Neighbor } from "../vector-index.js";
+import type { Neighbor } from "@latentflow/core";
 import { HnswIndex } from "./hnsw.js";
 
 // HnswIndex on real MNIST pixels, measured against ExactIndex on the same rows.

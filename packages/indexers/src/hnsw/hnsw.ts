@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { LatentflowError, type ModelArtifact, type RowMeta, type Space, type VectorSet } from "@latentflow/core";
 import { decodeRows, encodeRows, openArtifact, requireFile, ROWS_FILE, type RowRecord } from "../artifact.js";
 import { checkBatch, checkQueries, checkQuery, checkSearchOptions } from "../input-checks.js";
-import type { BatchSearchOptions, IndexedItem, IndexFilter, Neighbor, SearchOptions, VectorIndex } from "../vector-index.js";
+import type { BatchSearchOptions, IndexedItem, IndexFilter, Neighbor, SearchOptions, VectorIndex } from "@latentflow/core";
 import { createNative, nativeFromBytes, nativeToBytes, toCoreDistance, type NativeHnsw } from "./native.js";
 import { SearchPool } from "./search-pool.js";
 

@@ -4,6 +4,7 @@ import { Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   FsArtifactStore,
+  ResourceCache,
   buildManifest,
   LatentflowError,
   PluginRegistry,
@@ -43,12 +44,19 @@ export interface WorkerOptions {
   stalledInterval?: number;
   log?: Logger;
   scratchDir?: string;
+  /**
+   * Models and other resources the worker's jobs share: loaded once, kept from job to job (and run to run)
+   * until the worker closes. Given, it is the caller's to dispose; by default the worker makes one.
+   */
+  resources?: ResourceCache;
 }
 
 export interface FleetWorker {
   /** Names (`name@version`) of the plugins this worker runs. */
   readonly plugins: string[];
   readonly queues: string[];
+  /** The resource cache its jobs share (load counts in `stats()`). */
+  readonly resources: ResourceCache;
   /** Stops taking jobs; waits for running ones unless `force` (then they are handed back through BullMQ's stalled-job recovery). */
   close(force?: boolean): Promise<void>;
 }
@@ -181,6 +189,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   const have = registry.list().map((p) => `${p.name}@${p.version}`);
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  const resources = options.resources ?? new ResourceCache();
 
   const client: Redis = connect(options.redis);
   client.on("error", (e) => log.warn(`redis: ${e.message}`));
@@ -275,6 +284,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
         force: d.force,
         concurrency: options.shardConcurrency ?? concurrency,
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
+        resources,
         // The coordinator's "not cached" holds for a first delivery only: a retried or redelivered job looks again.
         ...(d.absentKey && job.attemptsMade === 0 && (job.attemptsStarted ?? 0) <= 1 ? { absentKey: d.absentKey } : {}),
         // No event for an attempt's start: the coordinator hears BullMQ's own `active` event.
@@ -344,9 +354,11 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   return {
     plugins: have,
     queues,
+    resources,
     async close(force = false) {
       for (const stop of sweeps) stop();
       await Promise.all(workers.map((w) => w.close(force)));
+      if (!options.resources) await resources.dispose().catch((e: unknown) => log.warn(`freeing the worker's resources failed: ${e instanceof Error ? e.message : String(e)}`));
       sub.disconnect();
       await client.quit().catch(() => client.disconnect());
     },

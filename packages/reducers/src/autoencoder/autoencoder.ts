@@ -9,11 +9,14 @@ import {
   type ModelArtifact,
   type Space,
   type VectorSet,
+  reducedSpace,
+  throwIfCancelled,
+  type ReduceRunOptions,
+  type Reducer,
 } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import type * as TF from "@tensorflow/tfjs";
 import { useTfBackend } from "@latentflow/tfjs-runtime";
-import { reducedSpace, type ReduceRunOptions, type Reducer } from "../reducer.js";
 import { VERSION } from "../version.js";
 
 export type AutoencoderScaling = "standard" | "minmax" | "none";
@@ -213,7 +216,7 @@ export class Autoencoder implements Reducer {
     if (vs.data.length !== n * d) fail("E_DIM_MISMATCH", `autoencoder fit: expected ${n} × ${d} = ${n * d} values, found ${vs.data.length}`);
     if (n < 2) fail("E_TOO_FEW_POINTS", `autoencoder fit: expected at least 2 points, found ${n}`, "an autoencoder needs several points to learn from");
     assertFinite(vs.data, d, vs.ids, "autoencoder fit");
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal, "autoencoder");
     const { epochs, batchSize, learningRate, seed } = this.options;
     const tf = await useBackend(this.options.backend);
     const { offset, scale } = this.scalingOf(vs.data, n, d);
@@ -222,7 +225,7 @@ export class Autoencoder implements Reducer {
     const nLayers = this.options.layers.length * 2 + 2;
     const seeds = Array.from({ length: nLayers }, () => init.int(2 ** 31 - 1));
     const shuffle = rng.fork("shuffle");
-    this.dispose();
+    this.freeNets();
     const nets = this.build(tf, d, seeds);
     const optimizer = tf.train.adam(learningRate);
     const xAll = tf.tensor2d(this.scaled(vs.data, n, d, offset, scale), [n, d]);
@@ -239,7 +242,7 @@ export class Autoencoder implements Reducer {
         }
         let sum = 0;
         for (let b = 0; b < batches; b++) {
-          opts.signal?.throwIfAborted();
+          throwIfCancelled(opts.signal, "autoencoder");
           const idx = perm.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
           const loss = tf.tidy(() => {
             const xb = tf.gather(xAll, tf.tensor1d(idx, "int32"));
@@ -294,7 +297,7 @@ export class Autoencoder implements Reducer {
     const { tf, nets } = await this.ensureNets();
     const out = new Float32Array(n * outDim);
     for (let start = 0; start < n; start += PREDICT_BATCH) {
-      signal?.throwIfAborted();
+      throwIfCancelled(signal, "autoencoder");
       const m = Math.min(PREDICT_BATCH, n - start);
       const y = tf.tidy(() => (nets[net].predict(tf.tensor2d(x.subarray(start * inDim, (start + m) * inDim), [m, inDim])) as TF.Tensor).dataSync());
       out.set(y, start * outDim);
@@ -310,7 +313,7 @@ export class Autoencoder implements Reducer {
     const n = vs.ids.length;
     if (vs.data.length !== n * d) fail("E_DIM_MISMATCH", `autoencoder transform: expected ${n} × ${d} = ${n * d} values, found ${vs.data.length}`);
     assertFinite(vs.data, d, vs.ids, "autoencoder transform");
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal, "autoencoder");
     const k = this.options.dimensions;
     const y = await this.run("encoder", this.scaled(vs.data, n, d, s.offset, s.scale), n, d, k, opts.signal);
     opts.onProgress?.(n, n);
@@ -332,8 +335,12 @@ export class Autoencoder implements Reducer {
     return { space: s.inputSpace, ids: vs.ids.slice(), data: r, ...(vs.meta ? { meta: vs.meta } : {}) };
   }
 
-  /** Frees the tfjs models (the fitted weights stay: transform rebuilds them on demand). */
-  dispose(): void {
+  /** Frees the tfjs models (the fitted weights stay: transform rebuilds them on demand); idempotent. */
+  async dispose(): Promise<void> {
+    this.freeNets();
+  }
+
+  private freeNets(): void {
     if (this.nets) {
       this.nets.encoder.dispose();
       this.nets.decoder.dispose();

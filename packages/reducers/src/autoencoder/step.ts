@@ -31,7 +31,7 @@ export const autoencoderStep = defineStep({
       ctx.log.info("autoencoder fitted", { epochs: history.length, loss: history.at(-1) });
       return { vectors: out, model: ae.save() };
     } finally {
-      ae.dispose();
+      await ae.dispose();
     }
   },
 });

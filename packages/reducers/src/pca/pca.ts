@@ -8,11 +8,14 @@ import {
   type ModelArtifact,
   type Space,
   type VectorSet,
+  reducedSpace,
+  throwIfCancelled,
+  type ReduceRunOptions,
+  type Reducer,
 } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { withCentered, type CenteredData } from "../linalg/dense.js";
-import { reducedSpace, type ReduceRunOptions, type Reducer } from "../reducer.js";
 import { VERSION } from "../version.js";
 
 export type PcaSolver = "auto" | "exact" | "randomized";
@@ -243,7 +246,7 @@ export class Pca implements Reducer {
       fail("E_TOO_FEW_POINTS", `PCA fit: expected components ≤ min(points, dimensions) = ${Math.min(n, d)}, found ${k}`, "lower 'components' or fit on more points", { points: n, dim: d, components: k });
     }
     assertFinite(vs.data, d, vs.ids, "PCA fit");
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal, "PCA");
     const x = vs.data;
     const mean = columnMeans(x, n, d);
     const total = totalSquares(x, n, d, mean);
@@ -299,7 +302,7 @@ export class Pca implements Reducer {
     orthonormalize(z, d, l);
     const steps = q + 2;
     for (let it = 0; it <= q; it++) {
-      opts.signal?.throwIfAborted();
+      throwIfCancelled(opts.signal, "PCA");
       z = await c.covTimes(z, l);
       orthonormalize(z, d, l);
       opts.onProgress?.(it + 1, steps, "power iteration");
@@ -364,7 +367,7 @@ export class Pca implements Reducer {
     const n = vs.ids.length;
     if (vs.data.length !== n * d) fail("E_DIM_MISMATCH", `PCA transform: expected ${n} × ${d} = ${n * d} values, found ${vs.data.length}`);
     assertFinite(vs.data, d, vs.ids, "PCA transform");
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal, "PCA");
     const k = this.options.components;
     const threads = this.options.threads;
     const y =
@@ -399,6 +402,9 @@ export class Pca implements Reducer {
     }
     return { space: s.inputSpace, ids: vs.ids.slice(), data: out, ...(vs.meta ? { meta: vs.meta } : {}) };
   }
+
+  /** Holds no threads or wasm memory of its own (the shared kernels' are freed by disposeDense); idempotent. */
+  async dispose(): Promise<void> {}
 
   /** The fitted model as a `reducers/pca` artifact: components.npy (k×d float64), mean.npy, and the rest in meta. */
   save(): ModelArtifact {

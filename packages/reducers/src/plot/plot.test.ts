@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, definePlugin, loadArtifactValue, loadPipelineText, type ModelArtifact } from "@latentflow/core";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, definePlugin, loadArtifactValue, loadPipelineText, type Media, type ModelArtifact } from "@latentflow/core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateStep } from "../metrics/step.js";
@@ -33,12 +33,12 @@ describe("plot", () => {
     expect(svg).toContain("MNIST &lt;PCA&gt;");
     expect(svg).toContain("trustworthiness@15 0.750 · 10-NN accuracy 0.400");
     const art = await renderPlot(map, { title: "MNIST test digits, PCA → 2-D" });
-    expect(art.kind).toBe("reducers/plot");
-    const png = await sharp(art.files["plot.png"]!).metadata();
+    expect([art.png.mediaType, art.png.name, art.svg.mediaType, art.svg.name]).toEqual(["image/png", "plot.png", "image/svg+xml", "plot.svg"]);
+    const png = await sharp(art.png.bytes).metadata();
     expect(png.format).toBe("png");
     expect([png.width, png.height]).toEqual([800 + 170, 48 + 800 + 56]);
     // Same input, same bytes: plots are content-addressed artifacts too.
-    expect(Buffer.from((await renderPlot(map, { title: "MNIST test digits, PCA → 2-D" })).files["plot.svg"]!).equals(Buffer.from(art.files["plot.svg"]!))).toBe(true);
+    expect(Buffer.from((await renderPlot(map, { title: "MNIST test digits, PCA → 2-D" })).svg.bytes).equals(Buffer.from(art.svg.bytes))).toBe(true);
     await expect(renderPlot({ ...digits, data: digits.data.subarray(0, 3 * 784) } as never)).rejects.toMatchObject({ code: "E_DIM_MISMATCH" });
   });
 
@@ -63,9 +63,13 @@ describe("plot", () => {
     const model = (await load("pca", "model")) as ModelArtifact;
     expect(model.kind).toBe("reducers/pca");
     expect(Pca.load(model).explainedVarianceRatio.length).toBe(2);
-    const plot = (await load("plot", "plot")) as ModelArtifact;
-    expect(Object.keys(plot.files).sort()).toEqual(["plot.png", "plot.svg"]);
-    expect(new TextDecoder().decode(plot.files["plot.svg"])).toContain(`trustworthiness@15 ${report.trustworthiness.toFixed(3)}`);
-    if (process.env.LATENTFLOW_PLOT_OUT) await writeFile(process.env.LATENTFLOW_PLOT_OUT, plot.files["plot.png"]!);
+    // The plot is a media artifact: its type and bytes, stored as media.png / media.svg.
+    expect(rec.steps.plot!.outputs.plot!.type).toBe("media");
+    const plot = (await load("plot", "plot")) as Media;
+    const svg = (await load("plot", "svg")) as Media;
+    expect([plot.mediaType, svg.mediaType]).toEqual(["image/png", "image/svg+xml"]);
+    expect((await sharp(plot.bytes).metadata()).format).toBe("png");
+    expect(new TextDecoder().decode(svg.bytes)).toContain(`trustworthiness@15 ${report.trustworthiness.toFixed(3)}`);
+    if (process.env.LATENTFLOW_PLOT_OUT) await writeFile(process.env.LATENTFLOW_PLOT_OUT, plot.bytes);
   });
 });

@@ -1,4 +1,4 @@
-import { LatentflowError, createRng, type ModelArtifact, type VectorSet } from "@latentflow/core";
+import { LatentflowError, createMedia, createRng, type Media, type VectorSet } from "@latentflow/core";
 import sharp from "sharp";
 import type { QualityReport } from "../metrics/quality.js";
 
@@ -137,14 +137,13 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
 
 export const PLOT_KIND = "reducers/plot";
 
-/** Renders a 2-D map to SVG and PNG, as a `reducers/plot` model artifact with files plot.svg and plot.png. */
-export async function renderPlot(map: VectorSet, opts: PlotOptions = {}): Promise<ModelArtifact> {
+/** Renders a 2-D map to PNG and SVG, each a media value (named plot.png / plot.svg; meta.kind `reducers/plot`). */
+export async function renderPlot(map: VectorSet, opts: PlotOptions = {}): Promise<{ png: Media; svg: Media }> {
   const svg = renderSvg(map, opts);
   const png = await svgToPng(svg);
+  const meta = { kind: PLOT_KIND, space: map.space.id, points: map.ids.length, title: opts.title ?? null, labelField: opts.labelField ?? "label", caption: metricsCaption(opts.metrics) };
   return {
-    kind: PLOT_KIND,
-    format: "1",
-    meta: { space: map.space.id, points: map.ids.length, title: opts.title ?? null, labelField: opts.labelField ?? "label", caption: metricsCaption(opts.metrics) },
-    files: { "plot.svg": new TextEncoder().encode(svg), "plot.png": png },
+    png: createMedia("image/png", png, { name: "plot.png", meta }),
+    svg: createMedia("image/svg+xml", new TextEncoder().encode(svg), { name: "plot.svg", meta }),
   };
 }

@@ -4,8 +4,8 @@ import type { QualityReport } from "../metrics/quality.js";
 import { renderPlot } from "./plot.js";
 
 /**
- * `reducers/plot`: a 2-D map drawn as plot.svg and plot.png, in a model artifact of kind reducers/plot
- * (`latentflow export` writes its files out).
+ * `reducers/plot`: a 2-D map drawn as a PNG and an SVG, each a media artifact (`latentflow export <run>
+ * <step>.plot --to dir/` writes plot.png; `.svg` plot.svg).
  */
 export const plotStep = defineStep({
   name: "plot",
@@ -14,7 +14,10 @@ export const plotStep = defineStep({
     map: { type: "vectors", description: "a 2-D map (e.g. from reducers/umap)" },
     report: { type: "json", optional: true, description: "a reducers/evaluate report, printed in the caption" },
   },
-  outputs: { plot: { type: "model", description: "kind reducers/plot: files plot.svg and plot.png" } },
+  outputs: {
+    plot: { type: "media", description: "the map as a PNG (image/png, plot.png)" },
+    svg: { type: "media", description: "the map as an SVG (image/svg+xml, plot.svg): every label rendered as text" },
+  },
   params: z.strictObject({
     title: z.string().optional(),
     labelField: z.string().default("label"),
@@ -33,6 +36,6 @@ export const plotStep = defineStep({
       ...(p.caption !== undefined ? { caption: p.caption } : {}),
       ...(report ? { metrics: report as Partial<QualityReport> } : {}),
     });
-    return { plot };
+    return { plot: plot.png, svg: plot.svg };
   },
 });

@@ -1,8 +1,7 @@
-import { LatentflowError, defineStep, type ModelArtifact, type VectorSet } from "@latentflow/core";
+import { LatentflowError, defineStep, type ModelArtifact, type VectorSet, type ReduceRunOptions } from "@latentflow/core";
 import { z } from "zod";
 import { AUTOENCODER_KIND, Autoencoder } from "../autoencoder/autoencoder.js";
 import { PCA_KIND, Pca } from "../pca/pca.js";
-import type { ReduceRunOptions } from "../reducer.js";
 import { Tsne } from "../tsne/tsne.js";
 import { Umap } from "../umap/umap.js";
 

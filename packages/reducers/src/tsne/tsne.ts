@@ -8,10 +8,13 @@ import {
   type ModelArtifact,
   type Space,
   type VectorSet,
+  reducedSpace,
+  throwIfCancelled,
+  type ReduceRunOptions,
+  type Reducer,
 } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { exactKnn } from "@latentflow/core/kernels";
-import { reducedSpace, type ReduceRunOptions, type Reducer } from "../reducer.js";
 import { VERSION } from "../version.js";
 import { conditionalP, symmetrize, type SparseP } from "./affinities.js";
 import { TsneGradient } from "./gradient.js";
@@ -232,14 +235,14 @@ export class Tsne implements Reducer {
     const method: "exact" | "barnes_hut" = o.method === "auto" ? (n < EXACT_BELOW || d !== 2 ? "exact" : "barnes_hut") : o.method;
     const metric = reduceMetric(vs.space, o.metric);
     const signal = opts.signal;
-    signal?.throwIfAborted();
+    throwIfCancelled(signal, "t-SNE");
     const total = o.nIter + 1;
     opts.onProgress?.(0, total, "affinities");
 
     // scikit-learn: exact uses every pair, Barnes-Hut the min(n − 1, ⌊3·perplexity + 1⌋) nearest.
     const k = method === "exact" ? n - 1 : Math.min(n - 1, Math.floor(3 * o.perplexity + 1));
     const nn = await neighbours(vs.data, vs.data, D, k, metric, true);
-    signal?.throwIfAborted();
+    throwIfCancelled(signal, "t-SNE");
     const P = symmetrize(conditionalP(nn.distances, n, nn.k, o.perplexity), nn.indices, n, nn.k);
 
     const rng = createRng(o.seed).fork("tsne-init");
@@ -257,7 +260,7 @@ export class Tsne implements Reducer {
     } else {
       for (let i = 0; i < n * d; i++) y[i] = 1e-4 * rng.normal();
     }
-    signal?.throwIfAborted();
+    throwIfCancelled(signal, "t-SNE");
 
     const learningRate = o.learningRate === "auto" ? Math.max(n / o.earlyExaggeration / 4, 50) : o.learningRate;
     const threads = o.threads ?? (n >= 5000 ? undefined : 0);
@@ -344,6 +347,9 @@ export class Tsne implements Reducer {
     return createVectorSet({ space: outSpace, data: Float32Array.from(out), ids: vs.ids, ...(vs.meta ? { meta: vs.meta } : {}) });
   }
 
+  /** Holds no threads of its own (gradient workers live only during a fit); idempotent. */
+  async dispose(): Promise<void> {}
+
   /**
    * The fitted map as a model artifact: `embedding.npy` (n × dimensions float32) and, unless
    * `trainingData: false`, `train.npy` (the training vectors, which `transform` needs).
@@ -427,7 +433,7 @@ async function descend(g: TsneGradient | ThreadedTsneGradient, y: Float64Array, 
   const gains = new Float64Array(len).fill(1);
   let kl = Number.NaN;
   for (let it = 0; it < o.iterations; it++) {
-    o.signal?.throwIfAborted();
+    throwIfCancelled(o.signal, "t-SNE");
     const last = it === o.iterations - 1;
     // As scikit-learn, the KL is computed every 50 iterations and at the end only.
     const info = await g.evaluate(y, o.exaggeration, grad, last || (it + 1) % CHECK_EVERY === 0);
@@ -488,7 +494,7 @@ function placeNewPoints(
   const diff = new Float64Array(d);
   const zi = new Float64Array(m);
   for (let it = 0; it < o.nIter; it++) {
-    o.signal?.throwIfAborted();
+    throwIfCancelled(o.signal, "t-SNE");
     // Repulsion from every training point, normalised per new point: q_j|i = w_ij / Σ_j w_ij.
     if (tree) {
       for (let i = 0; i < m; i++) {

@@ -3,7 +3,7 @@
 // maps differ slightly from run to run). The workers run the very source of `sgdEpochs`.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { LatentflowError, type Rng } from "@latentflow/core";
+import { LatentflowError, type Rng, throwIfCancelled } from "@latentflow/core";
 import { sgdEpochs, type SgdTask } from "./layout.js";
 
 /** Below this many edge visits (edges × epochs) threads cost more than they save. */
@@ -42,7 +42,7 @@ export async function runSgd(task: SgdTask, nEpochs: number, alpha: number, rng:
   if (t === 1 || m * nEpochs < MIN_PARALLEL_WORK) {
     let s = rng.int(0x7fffffff) + 1;
     for (let n = 0; n < nEpochs; n += CHUNK_EPOCHS) {
-      if (signal?.aborted) throw new LatentflowError("E_ABORTED", "umap: aborted", { cause: signal.reason });
+      throwIfCancelled(signal, "UMAP");
       const end = Math.min(nEpochs, n + CHUNK_EPOCHS);
       s = sgdEpochs(task, 0, m, n, end, nEpochs, alpha, s);
       onEpoch(end);
@@ -96,7 +96,7 @@ export async function runSgd(task: SgdTask, nEpochs: number, alpha: number, rng:
     signal?.removeEventListener("abort", onAbort);
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  if (signal?.aborted) throw new LatentflowError("E_ABORTED", "umap: aborted", { cause: signal.reason });
+  throwIfCancelled(signal, "UMAP");
   task.head.set(head);
   if (task.moveOther && task.tail !== task.head) task.tail.set(tail);
   onEpoch(nEpochs);

@@ -1,6 +1,5 @@
-import { assertFinite, assertSameSpace, createRng, createVectorSet, LatentflowError, type ModelArtifact, type Space, type VectorSet } from "@latentflow/core";
+import { assertFinite, assertSameSpace, createRng, createVectorSet, LatentflowError, type ModelArtifact, type Space, type VectorSet, reducedSpace, throwIfCancelled, type ReduceRunOptions, type Reducer } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
-import { reducedSpace, type ReduceRunOptions, type Reducer } from "../reducer.js";
 import { VERSION } from "../version.js";
 import { fuzzyUnion, membershipStrengths, smoothKnnDist } from "./fuzzy-set.js";
 import { epochsPerSample, findAbParams, type SgdTask } from "./layout.js";
@@ -107,7 +106,7 @@ function resolve(o: UmapOptions): Resolved {
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new LatentflowError("E_ABORTED", "umap: aborted", { cause: signal.reason });
+  throwIfCancelled(signal, "UMAP");
 }
 
 /** Rescales each output column to [0, 10] (umap-learn does this to every initial layout). */
@@ -367,6 +366,9 @@ export class Umap implements Reducer {
    * The fitted map as a model artifact: `embedding.npy`, the data its kNN graph was built on
    * (`reference.npy`: the input rows, or their PCA projection with `projection-*.npy`), and the params.
    */
+  /** Holds no threads or wasm memory of its own (its kNN and SGD workers live only during a call); idempotent. */
+  async dispose(): Promise<void> {}
+
   save(): ModelArtifact {
     const s = this.state;
     if (!s) throw new LatentflowError("E_NOT_FITTED", "umap save: the reducer has not been fitted", { hint: "call fit() first" });
