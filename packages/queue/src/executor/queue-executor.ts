@@ -25,7 +25,7 @@ import {
   type RunOptions,
   type RunRecord,
 } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
+import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, probeRedis, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
 import { batcher, Failed } from "./batch.js";
@@ -129,6 +129,9 @@ export class QueueExecutor implements Executor {
   private readonly queueConns = new Map<string, Promise<{ q: Queue<StepJobData, StepJobResult>; qe: QueueEvents }>>();
   private flowProducer?: FlowProducer;
   private cancelSub?: Promise<Redis>;
+  // Checked once per executor (again after a failure): a wrong address or password is a coded error within
+  // seconds, not a run that waits forever for a Redis that never comes.
+  private reachable?: Promise<void>;
 
   constructor(options: QueueExecutorOptions) {
     this.redis = options.redis;
@@ -154,7 +157,7 @@ export class QueueExecutor implements Executor {
     const sub = await this.cancelSub?.catch(() => undefined);
     this.cancelSub = undefined;
     sub?.disconnect();
-    await this.client.quit().catch(() => this.client.disconnect());
+    await closeClient(this.client);
   }
 
   /** The queue of this name and its event reader, made on first use and kept. */
@@ -204,7 +207,18 @@ export class QueueExecutor implements Executor {
     return this.cancelSub;
   }
 
+  /** Resolves once Redis has answered (and accepted our credentials); throws E_REDIS_UNREACHABLE, E_REDIS_AUTH, … */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (!this.reachable) {
+      const p = probeRedis(this.redis, signal ? { signal } : {});
+      this.reachable = p;
+      p.catch(() => this.reachable === p && (this.reachable = undefined));
+    }
+    return this.reachable;
+  }
+
   async run(plan: Plan, options: RunOptions): Promise<RunRecord> {
+    await this.ready(options.signal);
     const runId = options.runId ?? newRunId();
     const selected = selectSteps(plan, options.only);
     const records = options.runStore ?? this.runs;
@@ -431,12 +445,12 @@ export class QueueExecutor implements Executor {
     // Small outputs that workers handed back in their results: stored here before their step counts as done,
     // those of steps finishing together in one round trip (`putMany` on a Redis store). First writer wins, as
     // for any put: the outputs recorded are the stored ones.
-    type Put = { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest };
+    type Put = { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest; replace?: boolean };
     const put = batcher<Put, ArtifactManifest>(async (items) => {
       const store = options.store;
       if (store instanceof RedisArtifactStore) return store.putMany(items);
       const out: ArtifactManifest[] = [];
-      for (const it of items) out.push(await store.put(it.key, it.type, it.files, it.info));
+      for (const it of items) out.push(await store.put(it.key, it.type, it.files, it.info, { replace: it.replace ?? false }));
       return out;
     }, PUT_INTERVAL_MS);
     const storeInline = async (r: StepJobResult): Promise<Record<string, OutputRecord>> => {
@@ -446,6 +460,8 @@ export class QueueExecutor implements Executor {
         files: Object.fromEntries(Object.entries(files).map(([name, b64]) => [name, new Uint8Array(Buffer.from(b64, "base64"))])),
         ...(m.info ? { info: m.info } : {}),
         manifest: m,
+        // A forced run replaces what is stored (a damaged copy is repaired, not kept).
+        ...(options.force ? { replace: true } : {}),
       }));
       const stored = new Map((await Promise.all(items.map(put))).map((m) => [m.key, m]));
       const outputs: Record<string, OutputRecord> = {};

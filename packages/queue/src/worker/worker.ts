@@ -19,7 +19,7 @@ import {
   type StepEnv,
   type StepSpec,
 } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
+import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, isAuthError, probeRedis, redisConnectionError, redisOptions, type RedisTarget } from "../connection.js";
 import { encodeFailure, type InlineArtifact, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "../executor/job.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
@@ -43,6 +43,13 @@ export interface WorkerOptions {
   stalledInterval?: number;
   log?: Logger;
   scratchDir?: string;
+  /** Aborts the start (the connection check and the waits for Redis): `startWorker` then throws E_CANCELLED. */
+  signal?: AbortSignal;
+  /**
+   * Called once when the worker can no longer work and a reconnect will not mend it (Redis now refuses its
+   * credentials, E_REDIS_AUTH). The worker has stopped taking jobs; the process should exit.
+   */
+  onFatal?(error: LatentflowError): void;
 }
 
 export interface FleetWorker {
@@ -68,10 +75,10 @@ function inliningStore(store: ArtifactStore, maxBytes: number, inline: InlineArt
     read: (key, name) => store.read(key, name),
     delete: (key) => store.delete(key),
     list: () => store.list(),
-    async put(key, type, files, info) {
+    async put(key, type, files, info, options) {
       let total = 0;
       for (const bytes of Object.values(files)) total += bytes.byteLength;
-      if (total > room) return store.put(key, type, files, info);
+      if (total > room) return store.put(key, type, files, info, options);
       room -= total;
       const manifest = buildManifest(key, type, files, info);
       const encoded: Record<string, string> = {};
@@ -181,9 +188,22 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   const have = registry.list().map((p) => `${p.name}@${p.version}`);
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  // A wrong address or password is a coded error within seconds, not a worker that waits forever.
+  await probeRedis(options.redis, options.signal ? { signal: options.signal } : {});
 
   const client: Redis = connect(options.redis);
-  client.on("error", (e) => log.warn(`redis: ${e.message}`));
+  const where = describeRedis(options.redis);
+  let fatal: LatentflowError | undefined;
+  let closing: Promise<void> | undefined;
+  // Credentials refused after a reconnect (a password changed under a running fleet) never mend: stop.
+  const onRedisError = (e: Error) => {
+    if (!isAuthError(e)) return log.warn(`redis: ${e.message}`);
+    if (fatal) return;
+    fatal = redisConnectionError(e, where);
+    log.error(fatal.message);
+    void closeAll(true).finally(() => options.onFatal?.(fatal!));
+  };
+  client.on("error", onRedisError);
   const runs = new RedisRunStore(client, prefix);
   const stores = new Map<string, ArtifactStore>();
   const storeFor = (ref: StoreRef): ArtifactStore => {
@@ -309,7 +329,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       ...(options.lockDuration ? { lockDuration: options.lockDuration } : {}),
       ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
     });
-    worker.on("error", (e) => log.warn(`queue ${name}: ${e.message}`));
+    worker.on("error", (e) => (isAuthError(e) ? onRedisError(e) : log.warn(`queue ${name}: ${e.message}`)));
     // Jobs BullMQ handed to this worker, from their fetch until BullMQ has moved them on.
     const held = new Set<string>();
     worker.on("active", (job) => job.id && held.add(job.id));
@@ -338,17 +358,37 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       e.controller.abort();
     }
   });
-  await sub.subscribe(runs.cancelChannel);
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  function closeAll(force: boolean): Promise<void> {
+    closing ??= (async () => {
+      for (const stop of sweeps) stop();
+      // With Redis gone, a graceful close would wait for it: hand jobs back (their locks expire) and go.
+      const down = client.status !== "ready";
+      await Promise.all(workers.map((w) => w.close(force || down)));
+      sub.disconnect();
+      if (down) client.disconnect();
+      else await closeClient(client);
+    })();
+    return closing;
+  }
+  const abortStart = () => void closeAll(true);
+  options.signal?.addEventListener("abort", abortStart, { once: true });
+  try {
+    await sub.subscribe(runs.cancelChannel);
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+  } catch (e) {
+    await closeAll(true);
+    throw options.signal?.aborted ? new LatentflowError("E_CANCELLED", "the worker was stopped while starting") : (fatal ?? redisConnectionError(e, where));
+  } finally {
+    options.signal?.removeEventListener("abort", abortStart);
+  }
+  if (options.signal?.aborted) {
+    await closeAll(true);
+    throw new LatentflowError("E_CANCELLED", "the worker was stopped while starting");
+  }
 
   return {
     plugins: have,
     queues,
-    async close(force = false) {
-      for (const stop of sweeps) stop();
-      await Promise.all(workers.map((w) => w.close(force)));
-      sub.disconnect();
-      await client.quit().catch(() => client.disconnect());
-    },
+    close: (force = false) => closeAll(force),
   };
 }
