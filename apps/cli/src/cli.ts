@@ -70,6 +70,7 @@ async function summarize(store: ArtifactStore, record: RunRecord, plan: Plan, io
   for (const [id, s] of Object.entries(record.steps)) {
     const how = s.status === "succeeded" ? (s.cache === "hit" ? "cached" : "computed") : s.error ? `${s.error.code}: ${s.error.message}` : "";
     io.stdout(`  ${id.padEnd(16)} ${s.status.padEnd(10)} ${how}${s.skipped.length ? ` (${s.skipped.length} items skipped)` : ""}\n`);
+    if (s.error?.hint) io.stdout(`  ${"".padEnd(16)} hint: ${s.error.hint}\n`);
   }
   // Small JSON outputs of the final steps are the run's answer: show them.
   for (const n of plan.nodes) {
