@@ -192,7 +192,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const { plan } = await preparePipeline(file, opts.plugins);
     if (opts.executor === "queue") {
       const q = await queueModule();
-      const executor = new q.QueueExecutor({ redis: requireRedis(opts, "--executor queue"), prefix: opts.prefix!, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
+      const executor = new q.QueueExecutor({ redis: requireRedis(opts, "--executor queue"), prefix: opts.prefix!, ...(opts.plugins ? { plugins: opts.plugins } : {}), onWarning: (m) => io.stderr(`warning: ${m}\n`) });
       const store = await fleetStore(q, opts);
       try {
         await execute(plan, executor, store, executor.runs, opts);
@@ -221,7 +221,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (!meta) throw new LatentflowError("E_NOT_FOUND", `no fleet run '${runId}' in ${q.describeRedis(redis)} (prefix ${opts.prefix})`, { hint: "'latentflow runs --redis <url>' lists runs" });
     const plugins = [...new Set([...(meta.plugins ?? []), ...(opts.plugins ?? [])])];
     const { plan } = await preparePipeline(meta.file, plugins);
-    const executor = new q.QueueExecutor({ redis, prefix: opts.prefix!, plugins });
+    const executor = new q.QueueExecutor({ redis, prefix: opts.prefix!, plugins, onWarning: (m) => io.stderr(`warning: ${m}\n`) });
     const store = storeFromRef(q, meta.store, redis);
     try {
       await execute(plan, executor, store, executor.runs, { ...opts, runId, ...(meta.only ? { only: meta.only } : {}) });

@@ -361,12 +361,21 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   function closeAll(force: boolean): Promise<void> {
     closing ??= (async () => {
       for (const stop of sweeps) stop();
-      // With Redis gone, a graceful close would wait for it: hand jobs back (their locks expire) and go.
-      const down = client.status !== "ready";
-      await Promise.all(workers.map((w) => w.close(force || down)));
+      // With Redis gone, a graceful close would wait for it (and running jobs could not report anyway):
+      // abort them, give BullMQ a moment, and go. Their locks expire and other workers take them.
+      if (client.status !== "ready") {
+        for (const e of runControllers.values()) e.controller.abort();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+        clearTimeout(timer);
+        await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
+        sub.disconnect();
+        client.disconnect();
+        return;
+      }
+      await Promise.all(workers.map((w) => w.close(force)));
       sub.disconnect();
-      if (down) client.disconnect();
-      else await closeClient(client);
+      await closeClient(client);
     })();
     return closing;
   }
