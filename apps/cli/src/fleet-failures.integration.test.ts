@@ -11,8 +11,8 @@ const appDir = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(appDir, "dist", "bin.js");
 const plugin = ["--plugins", "@latentflow/contract-tests/plugin"];
 
-function cli(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: appDir, stdio: ["ignore", "pipe", "pipe"] });
+function cli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: appDir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "";
   child.stdout!.on("data", (b) => (out += b));
   child.stderr!.on("data", (b) => (out += b));
@@ -62,7 +62,8 @@ describe("the fleet never hangs: coordinator and worker against a Redis that is 
     dir = await mkdtemp(join(tmpdir(), "lf-cli-hang-"));
     file = join(dir, "p.yaml");
     await writeFile(file, "version: 1\nsteps:\n  long: { uses: contract/slow, with: { ms: 60000, tag: hang } }\n");
-    closed = `redis://127.0.0.1:${await freePort()}`;
+    // Port 1: privileged, so no test of anyone's binds it (a port just freed by the OS may be taken by the time we use it).
+    closed = "redis://127.0.0.1:1";
   });
   afterEach(() => {
     for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill("SIGKILL");
@@ -86,11 +87,13 @@ describe("the fleet never hangs: coordinator and worker against a Redis that is 
   });
 
   it("a closed port: both end within 2 s of a SIGTERM", async () => {
-    const run = cli(["run", file, "--executor", "queue", "--redis", closed, ...plugin]);
-    const worker = cli(["worker", "--redis", closed, ...plugin]);
+    // Waiting for Redis for up to a minute, so the signal surely lands while the connection is tried (past
+    // the start-up, which a busy machine makes slow).
+    const wait = { LATENTFLOW_REDIS_WAIT: "60" };
+    const run = cli(["run", file, "--executor", "queue", "--redis", closed, ...plugin], wait);
+    const worker = cli(["worker", "--redis", closed, ...plugin], wait);
     children.push(run, worker);
-    // Past start-up (plugins loaded), while the connection is still being tried.
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 6000));
     for (const c of [run, worker]) {
       expect(c.child.exitCode).toBeNull();
       const t0 = Date.now();

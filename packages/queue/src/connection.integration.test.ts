@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { probeRedis } from "./connection.js";
-import { freePort, TestRedisServer, uniquePrefix } from "./test-support.js";
+import { TestRedisServer, uniquePrefix } from "./test-support.js";
 
 const workerMain = join(fileURLToPath(new URL("..", import.meta.url)), "dist/worker/main.js");
 
@@ -35,7 +35,8 @@ describe("connecting to a Redis that is not there, or refuses us", () => {
   });
 
   it("probeRedis: a closed port is E_REDIS_UNREACHABLE, a wrong or missing password E_REDIS_AUTH, each naming the address without the password", async () => {
-    const port = await freePort();
+    // Port 1: privileged, so no test of anyone's binds it (a port just freed by the OS may be taken by the time we use it).
+    const port = 1;
     const down = await probeRedis(`redis://127.0.0.1:${port}`, { timeoutMs: 500 }).catch((e: unknown) => e);
     expect(down).toMatchObject({ code: "E_REDIS_UNREACHABLE", data: { redis: `redis://127.0.0.1:${port}/0` } });
     expect((down as Error).message).toContain(`127.0.0.1:${port}`);
@@ -58,7 +59,7 @@ describe("connecting to a Redis that is not there, or refuses us", () => {
   });
 
   it("a worker against a closed port exits with E_REDIS_UNREACHABLE within 10 s, and within 2 s of a SIGTERM", async () => {
-    const url = `redis://127.0.0.1:${await freePort()}`;
+    const url = "redis://127.0.0.1:1";
     const w = worker(url);
     children.push(w);
     const r = await w.exited;

@@ -141,14 +141,23 @@ export function isAuthError(e: unknown): boolean {
 }
 
 /**
- * Checks that Redis answers at `target` and accepts our credentials, within `timeoutMs` (default 3 s), trying
+ * How long a start-up waits for Redis to answer: `LATENTFLOW_REDIS_WAIT` seconds (e.g. for a fleet whose Redis
+ * starts beside it), default 3.
+ */
+export function startupWaitMs(): number {
+  const s = Number(process.env.LATENTFLOW_REDIS_WAIT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 3_000;
+}
+
+/**
+ * Checks that Redis answers at `target` and accepts our credentials, within `timeoutMs` (default `startupWaitMs()`), trying
  * again meanwhile while nothing answers (a Redis just starting). Throws a coded error (see
  * `redisConnectionError`), or E_CANCELLED when `signal` aborts first. Long-lived clients wait through a Redis
  * restart; this is what tells a wrong address or password from a restart, at start-up.
  */
 export async function probeRedis(target: RedisTarget, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   const where = describeRedis(target);
-  const timeoutMs = options.timeoutMs ?? 3_000;
+  const timeoutMs = options.timeoutMs ?? startupWaitMs();
   const deadline = Date.now() + timeoutMs;
   const signal = options.signal;
   const cancelled = () => new LatentflowError("E_CANCELLED", `cancelled while connecting to Redis at ${where}`);
