@@ -27,6 +27,8 @@ import { dashboardModule, fleetOptions, fleetStore, formatStatus, queueModule, r
 import { loadPlugins } from "./plugins.js";
 import { createReporter, type OutputMode } from "./progress.js";
 import { renderOutput } from "./show.js";
+import { onStopSignals } from "./signals.js";
+import { addStoreCommands } from "./store-commands.js";
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 130 } as const;
@@ -71,6 +73,7 @@ async function summarize(store: ArtifactStore, record: RunRecord, plan: Plan, io
   for (const [id, s] of Object.entries(record.steps)) {
     const how = s.status === "succeeded" ? (s.cache === "hit" ? "cached" : "computed") : s.error ? `${s.error.code}: ${s.error.message}` : "";
     io.stdout(`  ${id.padEnd(16)} ${s.status.padEnd(10)} ${how}${s.skipped.length ? ` (${s.skipped.length} items skipped)` : ""}\n`);
+    if (s.error?.hint) io.stdout(`  ${"".padEnd(16)} hint: ${s.error.hint}\n`);
   }
   // Small JSON outputs of the final steps are the run's answer: show them.
   for (const n of plan.nodes) {
@@ -153,12 +156,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       }
     }
     const controller = new AbortController();
-    const onSigint = () => {
-      io.stderr("\ncancelling: letting running steps stop; finished work stays cached\n");
+    const offSignals = onStopSignals(() => {
+      io.stderr("\ncancelling: letting running steps stop; finished work stays cached (signal again to exit now)\n");
       controller.abort();
-    };
-    process.once("SIGINT", onSigint);
-    process.once("SIGTERM", onSigint);
+    }, io.stderr);
     const mode = outputMode(opts);
     const reporter = createReporter(mode, io.stdout);
     let record: RunRecord;
@@ -175,8 +176,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       });
     } finally {
       reporter.stop();
-      process.off("SIGINT", onSigint);
-      process.off("SIGTERM", onSigint);
+      offSignals();
     }
     if (mode !== "json") await summarize(store, record, plan, io);
     // Whatever finished is shown, even when a later step failed.
@@ -210,7 +210,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const { plan } = await preparePipeline(file, opts.plugins);
     if (opts.executor === "queue") {
       const q = await queueModule();
-      const executor = new q.QueueExecutor({ redis: requireRedis(opts, "--executor queue"), prefix: opts.prefix!, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
+      const executor = new q.QueueExecutor({ redis: requireRedis(opts, "--executor queue"), prefix: opts.prefix!, ...(opts.plugins ? { plugins: opts.plugins } : {}), onWarning: (m) => io.stderr(`warning: ${m}\n`) });
       const store = await fleetStore(q, opts);
       try {
         await execute(plan, executor, store, executor.runs, opts);
@@ -239,7 +239,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (!meta) throw new LatentflowError("E_NOT_FOUND", `no fleet run '${runId}' in ${q.describeRedis(redis)} (prefix ${opts.prefix})`, { hint: "'latentflow runs --redis <url>' lists runs" });
     const plugins = [...new Set([...(meta.plugins ?? []), ...(opts.plugins ?? [])])];
     const { plan } = await preparePipeline(meta.file, plugins);
-    const executor = new q.QueueExecutor({ redis, prefix: opts.prefix!, plugins });
+    const executor = new q.QueueExecutor({ redis, prefix: opts.prefix!, plugins, onWarning: (m) => io.stderr(`warning: ${m}\n`) });
     const store = storeFromRef(q, meta.store, redis);
     try {
       await execute(plan, executor, store, executor.runs, { ...opts, runId, ...(meta.only ? { only: meta.only } : {}) });
@@ -263,6 +263,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const q = await queueModule();
     const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     const registry = await loadPlugins(list(opts.plugins), resolve("package.json"));
+    // Heard from the start: a first signal stops gracefully (or stops the start), a second exits at once.
+    const starting = new AbortController();
+    let stop: () => void = () => starting.abort();
+    onStopSignals(() => stop(), io.stderr);
+    let fatal: (e: LatentflowError) => void = () => {};
     const worker = await q.startWorker({
       redis: requireRedis(opts, "worker"),
       prefix: opts.prefix!,
@@ -272,19 +277,21 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
       ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
       log: stderrLogger(opts.verbose ?? false, io.stderr),
+      signal: starting.signal,
+      onFatal: (e) => fatal(e),
     });
     io.stdout(`ready ${q.describeRedis(opts.redis!)} queues=${worker.queues.join(",")} plugins=${worker.plugins.join(",")}\n`);
     await new Promise<void>((done) => {
-      let closing = false;
-      const stop = () => {
-        // SIGTERM: finish running jobs; a second signal hands them back to the queue instead.
-        const force = closing;
-        closing = true;
-        io.stderr(force ? "handing back running jobs\n" : "finishing running jobs (signal again to hand them back)\n");
-        void worker.close(force).then(done);
+      // SIGTERM: finish running jobs; a second signal exits at once (their locks expire and they go to others).
+      stop = () => {
+        io.stderr("finishing running jobs (signal again to exit now)\n");
+        void worker.close(false).then(done);
       };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
+      fatal = (e) => {
+        io.stderr(`${e.format()}\n`);
+        code = EXIT.invalid;
+        done();
+      };
     });
   });
 
@@ -517,6 +524,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (opts.json) return io.stdout(`${JSON.stringify(runs.map(({ steps, ...r }) => ({ ...r, steps: Object.keys(steps).length })), null, 2)}\n`);
     for (const r of runs) io.stdout(`${r.id}  ${r.status.padEnd(10)} ${r.pipeline}  ${r.startedAt}  ${((r.durationMs ?? 0) / 1000).toFixed(1)} s\n`);
   });
+
+  addStoreCommands(program, { io, home: () => home(program.opts()), exit: (c) => (code = c) });
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -17,6 +17,9 @@ export function redisOptions(target: RedisTarget): RedisOptions {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectTimeout: 10_000,
+    // ioredis destroys a socket that has not closed this long after a disconnect, by a timer that stays set
+    // even when the socket was closed already (a refused connection): at 2 s, every exit waited that long.
+    disconnectTimeout: 200,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
   };
   if (typeof target !== "string") return { ...base, ...target, maxRetriesPerRequest: null };
@@ -84,4 +87,122 @@ export function checkPrefix(prefix: string): string {
     throw new LatentflowError("E_PREFIX", `a key prefix is letters, digits and _ . - { }, found '${prefix}'`);
   }
   return prefix;
+}
+
+/** Socket errors that mean nothing answers at the address (as opposed to a server that refuses us). */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ECONNRESET", "EPIPE"]);
+
+/**
+ * A coded error for a failed connection to Redis at `where` (a URL without credentials): E_REDIS_UNREACHABLE
+ * (nothing answers), E_REDIS_AUTH (wrong or missing password or user), E_REDIS_TLS, or E_REDIS (anything else
+ * the server said), each with a hint. A LatentflowError is returned as it is.
+ */
+export function redisConnectionError(e: unknown, where: string): LatentflowError {
+  if (e instanceof LatentflowError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const text = err.message;
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH.*without any password|called without any password/i.test(text)) {
+    return new LatentflowError("E_REDIS_AUTH", `Redis at ${where} refused our credentials: ${text}`, {
+      hint: "put the password in the URL, redis://:password@host:port (user:password@ for an ACL user), in --redis or LATENTFLOW_REDIS",
+      data: { redis: where },
+    });
+  }
+  if (/NOPERM/.test(text)) {
+    return new LatentflowError("E_REDIS_AUTH", `Redis at ${where}: the user may not run a command Latentflow needs: ${text}`, {
+      hint: "grant the user +@all on the deployment's keys (~<prefix>:*) and channels, or use another user",
+      data: { redis: where },
+    });
+  }
+  if (code.startsWith("ERR_TLS") || /certificate|SSL|TLS|wrong version number/i.test(`${code} ${text}`)) {
+    return new LatentflowError("E_REDIS_TLS", `TLS with Redis at ${where} failed: ${text}`, {
+      hint: "rediss:// needs a TLS port and a certificate Node trusts (NODE_EXTRA_CA_CERTS); redis:// is plain TCP",
+      data: { redis: where },
+    });
+  }
+  if (/Protocol error/i.test(text)) {
+    return new LatentflowError("E_REDIS_PROTOCOL", `what answers at ${where} is not Redis: ${text}`, {
+      hint: "check the host and port in --redis (or LATENTFLOW_REDIS); a proxy or another server listens there",
+      data: { redis: where },
+    });
+  }
+  if (UNREACHABLE.has(code) || /timed? ?out|Connection is closed|connect E/i.test(text)) {
+    return new LatentflowError("E_REDIS_UNREACHABLE", `no Redis answers at ${where}: ${text}`, {
+      hint: "start redis-server there, or point --redis (or LATENTFLOW_REDIS) at the fleet's Redis, e.g. redis://127.0.0.1:6379",
+      data: { redis: where },
+    });
+  }
+  return new LatentflowError("E_REDIS", `Redis at ${where}: ${text}`, { hint: "see the Redis server's log", data: { redis: where } });
+}
+
+/** True for errors a reconnect cannot mend: the server refuses who we are. */
+export function isAuthError(e: unknown): boolean {
+  return e instanceof Error && /WRONGPASS|NOAUTH|invalid password|invalid username-password|called without any password/i.test(e.message);
+}
+
+/**
+ * How long a start-up waits for Redis to answer: `LATENTFLOW_REDIS_WAIT` seconds (e.g. for a fleet whose Redis
+ * starts beside it), default 3.
+ */
+export function startupWaitMs(): number {
+  const s = Number(process.env.LATENTFLOW_REDIS_WAIT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 3_000;
+}
+
+/**
+ * Checks that Redis answers at `target` and accepts our credentials, within `timeoutMs` (default `startupWaitMs()`), trying
+ * again meanwhile while nothing answers (a Redis just starting). Throws a coded error (see
+ * `redisConnectionError`), or E_CANCELLED when `signal` aborts first. Long-lived clients wait through a Redis
+ * restart; this is what tells a wrong address or password from a restart, at start-up.
+ */
+export async function probeRedis(target: RedisTarget, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  const where = describeRedis(target);
+  const timeoutMs = options.timeoutMs ?? startupWaitMs();
+  const deadline = Date.now() + timeoutMs;
+  const signal = options.signal;
+  const cancelled = () => new LatentflowError("E_CANCELLED", `cancelled while connecting to Redis at ${where}`);
+  let last: unknown;
+  while (true) {
+    if (signal?.aborted) throw cancelled();
+    const left = deadline - Date.now();
+    if (left <= 0) throw redisConnectionError(last ?? new Error(`no answer within ${timeoutMs} ms`), where);
+    const client = new Redis({ ...redisOptions(target), lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: Math.max(100, left), disconnectTimeout: 10 });
+    let seen: unknown;
+    client.on("error", (e) => (seen = e));
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      const stop = new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`no answer within ${timeoutMs} ms`)), left);
+        onAbort = () => rej(cancelled());
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      await Promise.race([client.connect().then(() => client.ping()), stop]);
+      return;
+    } catch (e) {
+      if (e instanceof LatentflowError) throw e;
+      // ioredis reports a refused AUTH as "Connection is closed" on connect; the error event has the reason.
+      const reason = isAuthError(seen) ? seen : isAuthError(e) ? e : (seen ?? e);
+      const coded = redisConnectionError(reason, where);
+      if (coded.code !== "E_REDIS_UNREACHABLE") throw coded;
+      last = reason;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      client.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+/**
+ * Closes a client: QUIT when connected (bounded: a Redis that stops answering gets `boundMs`), else at once;
+ * a QUIT sent to a Redis that is not there would wait for it forever.
+ */
+export async function closeClient(client: Redis, boundMs = 2_000): Promise<void> {
+  if (client.status !== "ready") return client.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.quit().catch(() => {}), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
+  clearTimeout(timer);
+  client.disconnect();
 }

@@ -177,6 +177,52 @@ describe("the fleet against real Redis and worker processes", () => {
     for (const w of workers) expect(w.child.exitCode).toBeNull();
   });
 
+  it("recomputes the inputs a Redis without persistence lost in a restart, and says at start that it keeps nothing", async () => {
+    const server = new TestRedisServer({ persist: false });
+    await server.start();
+    closers.push(() => server.destroy());
+    const opts = { redis: server.url, prefix, concurrency: 2 };
+    workers.push(await spawnWorker(opts), await spawnWorker(opts));
+    const warnings: string[] = [];
+    const executor = new QueueExecutor({ redis: server.url, prefix, pollMs: 300, onWarning: (m) => warnings.push(m) });
+    const store = new RedisArtifactStore({ redis: server.url, prefix });
+    closers.push(() => executor.close(), () => store.close());
+    // nums finishes, then its consumers (a sharded one and a plain one) are under way when Redis restarts
+    // empty: their jobs and nums's artifact are gone.
+    const yaml = `
+version: 1
+steps:
+  nums: { uses: contract/numbers, with: { n: 60 } }
+  sq: { uses: contract/square, in: { records: nums }, with: { factor: 2, jitterMs: 1500 }, shard: { size: 8 } }
+  late: { uses: contract/square, in: { records: nums }, with: { jitterMs: 1500 } }
+  total: { uses: contract/sum, in: { records: sq } }
+  fit: { uses: contract/fit-mean, in: { records: sq } }
+  centered: { uses: contract/center, in: { records: nums, model: fit } }
+`;
+    let restarted: Promise<void> | undefined;
+    const rec = await executor.run(plan(yaml), {
+      store,
+      onEvent: (e) => {
+        if (e.type === "step-start" && e.stepId === "sq" && !restarted) {
+          restarted = (async () => {
+            await server.stop();
+            await new Promise((r) => setTimeout(r, 300));
+            await server.start();
+          })();
+        }
+      },
+    });
+    await restarted;
+    expect(restarted).toBeDefined();
+    expect(warnings[0]).toMatch(/keeps nothing across a restart \(save "", appendonly no\)/);
+    expect(warnings.some((w) => /made by 'nums' are gone .*recomputing them/.test(w)), warnings.join("\n")).toBe(true);
+    expect(rec.status, JSON.stringify(rec.steps, null, 1)).toBe("succeeded");
+    const local = await new LocalExecutor().run(plan(yaml), { store: new FsArtifactStore(join(dir, "local")) });
+    expect(hashes(rec)).toEqual(hashes(local));
+    // Everything the record names is in the (restarted) store.
+    for (const s of Object.values(rec.steps)) for (const o of Object.values(s.outputs)) expect(await store.has(o.key)).toBe(true);
+  });
+
   it("writes an artifact once when its job is delivered twice", async () => {
     workers.push(await spawnWorker({ redis: REDIS_URL, prefix, concurrency: 2 }));
     const { store } = setup();

@@ -1,4 +1,4 @@
-export { DEFAULT_PREFIX, checkPrefix, connect, describeRedis, redisOptions, type RedisTarget } from "./connection.js";
+export { DEFAULT_PREFIX, checkPrefix, connect, describeRedis, isAuthError, probeRedis, redisConnectionError, redisOptions, startupWaitMs, type RedisTarget } from "./connection.js";
 export { RedisArtifactStore, type RedisArtifactStoreOptions } from "./store/redis-store.js";
 export { RedisRunStore, type RunMeta } from "./runs/redis-run-store.js";
 export { QueueExecutor, storeRef, type QueueExecutorOptions } from "./executor/queue-executor.js";

@@ -71,7 +71,8 @@ export async function killAll(workers: SpawnedWorker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.exited));
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on (just released by the OS). */
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.listen(0, "127.0.0.1", () => {
@@ -82,20 +83,34 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A redis-server owned by one test, on a free port, keeping its data in an append-only file across restarts. */
+/**
+ * A redis-server owned by one test, on a free port, keeping its data in an append-only file across restarts
+ * (unless `persist: false`: then a restart loses everything), optionally with a password.
+ */
 export class TestRedisServer {
   port = 0;
   private dir = "";
   private proc?: ChildProcess;
 
+  constructor(private readonly options: { persist?: boolean; password?: string } = {}) {}
+
+  /** The URL with the password, if the server has one. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.options.password ? `:${encodeURIComponent(this.options.password)}@` : ""}127.0.0.1:${this.port}`;
+  }
+
+  /** Changes the password the server requires from its next start on. */
+  setPassword(password: string | undefined): void {
+    (this.options as { password?: string }).password = password;
   }
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
     if (!this.dir) this.dir = await mkdtemp(join(tmpdir(), "lf-redis-"));
-    const proc = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir], { stdio: "ignore" });
+    const persist = this.options.persist ?? true;
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", persist ? "yes" : "no", "--appendfsync", "always", "--dir", this.dir];
+    if (this.options.password) args.push("--requirepass", this.options.password);
+    const proc = spawn("redis-server", args, { stdio: "ignore" });
     this.proc = proc;
     for (let i = 0; i < 200; i++) {
       const r = new Redis(this.url, { maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });

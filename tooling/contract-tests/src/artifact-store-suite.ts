@@ -55,6 +55,26 @@ export function describeArtifactStoreContract(name: string, makeHarness: () => P
       expect(new TextDecoder().decode(await h.store.read(key(6), "value.json"))).toBe("1");
     });
 
+    it("replaces what is stored when told to, repairing a damaged copy", async () => {
+      await h.store.put(key(14), "json", { "value.json": bytes("1"), "big.bin": new Uint8Array(300 * 1024).fill(7) });
+      await h.corrupt(key(14), "value.json");
+      await expect(h.store.read(key(14), "value.json")).rejects.toMatchObject({ code: "E_ARTIFACT_CORRUPT" });
+      // Without `replace` the damaged copy stays (first writer wins)…
+      await h.store.put(key(14), "json", { "value.json": bytes("1"), "big.bin": new Uint8Array(300 * 1024).fill(7) });
+      await expect(h.store.read(key(14), "value.json")).rejects.toMatchObject({ code: "E_ARTIFACT_CORRUPT" });
+      // …with it, the new files stand, small and large artifacts alike.
+      const m = await h.store.put(key(14), "json", { "value.json": bytes("1"), "big.bin": new Uint8Array(300 * 1024).fill(7) }, undefined, { replace: true });
+      expect(new TextDecoder().decode(await h.store.read(key(14), "value.json"))).toBe("1");
+      expect((await h.store.read(key(14), "big.bin")).every((b) => b === 7)).toBe(true);
+      expect((await h.store.stat(key(14)))?.hash).toBe(m.hash);
+      await h.store.put(key(15), "json", { "value.json": bytes("old") });
+      await h.store.put(key(15), "json", { "value.json": bytes("new") }, undefined, { replace: true });
+      expect(new TextDecoder().decode(await h.store.read(key(15), "value.json"))).toBe("new");
+      const keys: string[] = [];
+      for await (const x of h.store.list()) keys.push(x.key);
+      expect(keys.filter((k) => k === key(14) || k === key(15))).toHaveLength(2);
+    });
+
     it("agrees on one artifact when writers race on one key", async () => {
       const payloads = Array.from({ length: 8 }, (_, i) => ({ "value.json": bytes(String(i)), "big.bin": randomBytes(256 * 1024) }));
       const manifests = await Promise.all(payloads.map((p) => h.store.put(key(7), "json", p)));

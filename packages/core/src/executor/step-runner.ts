@@ -11,7 +11,7 @@ import { isCancellation } from "../contracts/cancel.js";
 import { ResourceCache } from "../resources.js";
 import { createRng } from "../rng.js";
 import type { OutputRecord } from "../runs/run-record.js";
-import type { ArtifactManifest, ArtifactStore } from "../store/artifact-store.js";
+import type { ArtifactManifest, ArtifactStore, PutOptions } from "../store/artifact-store.js";
 
 /** Bumped when the meaning of a cache key changes, so old caches are not misread. */
 const KEY_VERSION = "latentflow-step/v1";
@@ -157,7 +157,7 @@ export async function runStep(node: PlanNode, inputs: Record<string, ArtifactMan
     const { outputs, skipped, attempts, items } = await attempt(node, values, env, undefined);
     const stored: Record<string, OutputRecord> = {};
     for (const [port, files] of Object.entries(outputs)) {
-      stored[port] = toRecord(await env.store.put(outputKey(key, port), node.step.outputs[port]!.type, files, info(skipped, items[port])));
+      stored[port] = toRecord(await env.store.put(outputKey(key, port), node.step.outputs[port]!.type, files, info(skipped, items[port]), putOptions(env)));
     }
     return { key, cache: "miss", attempts, outputs: stored, skipped };
   }
@@ -189,9 +189,14 @@ export async function runStep(node: PlanNode, inputs: Record<string, ArtifactMan
     const parts: unknown[] = [];
     for (const r of shardResults) parts.push(await loadArtifactValue(env.store, r.manifests[out]!));
     const gathered = outCodec.concat!(parts as never[]);
-    outputs[out] = toRecord(await env.store.put(outputKey(key, out), spec.type, outCodec.encode(gathered as never), info(skipped, outCodec.length?.(gathered as never))));
+    outputs[out] = toRecord(await env.store.put(outputKey(key, out), spec.type, outCodec.encode(gathered as never), info(skipped, outCodec.length?.(gathered as never)), putOptions(env)));
   }
   return { key, cache: "miss", attempts, outputs, skipped, shards: { count: plan.count, fromCache } };
+}
+
+/** A forced run replaces what is stored: a damaged copy under the same key is repaired, not kept. */
+function putOptions(env: StepEnv): PutOptions | undefined {
+  return env.force ? { replace: true } : undefined;
 }
 
 /** Provenance kept with every output (not part of its hash); `items` lets a scheduler plan shards without loading it. */
@@ -249,7 +254,7 @@ async function computeShard(node: PlanNode, values: Record<string, unknown>, pla
   const manifests: Record<string, ArtifactManifest> = {};
   const info = stepInfo(node, env);
   for (const [out, files] of Object.entries(r.outputs)) {
-    manifests[out] = await env.store.put(outputKey(key, out, i), node.step.outputs[out]!.type, files, info(r.skipped, r.items[out]));
+    manifests[out] = await env.store.put(outputKey(key, out, i), node.step.outputs[out]!.type, files, info(r.skipped, r.items[out]), putOptions(env));
   }
   return { manifests, skipped: r.skipped, cached: false, attempts: r.attempts };
 }

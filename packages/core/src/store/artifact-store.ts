@@ -18,10 +18,19 @@ export interface ArtifactManifest {
   info?: Record<string, unknown>;
 }
 
+/** How a put treats an artifact already stored under its key. */
+export interface PutOptions {
+  /**
+   * Replace what is stored (e.g. a run with `--force`, repairing a damaged copy) instead of keeping it.
+   * Readers still never see half an artifact; between the old and the new one they may see none.
+   */
+  replace?: boolean;
+}
+
 /**
  * Where artifacts live. Keys are cache keys chosen by the engine; an artifact, once put, never changes.
  * `put` is atomic (readers never see half an artifact) and idempotent (a second put of a key keeps the
- * first); `read` verifies the file against its recorded hash.
+ * first, unless told to replace it); `read` verifies the file against its recorded hash.
  */
 export interface ArtifactStore {
   readonly kind: string;
@@ -29,9 +38,11 @@ export interface ArtifactStore {
   readonly location: string;
   has(key: string): Promise<boolean>;
   stat(key: string): Promise<ArtifactManifest | undefined>;
-  put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest>;
+  put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>, options?: PutOptions): Promise<ArtifactManifest>;
   read(key: string, name: string): Promise<Uint8Array>;
   delete(key: string): Promise<boolean>;
   list(): AsyncIterable<ArtifactManifest>;
+  /** Every stored key, including those whose manifest cannot be read (for `latentflow store verify`). */
+  listKeys?(): AsyncIterable<string>;
   close?(): Promise<void>;
 }

@@ -195,8 +195,25 @@ describe("FsArtifactStore reading damaged artifacts", () => {
     expect(e.message).toContain(createHash("sha256").update(files["vectors.npy"]).digest("hex"));
     expect(e.message).toContain(createHash("sha256").update(bytes).digest("hex"));
     expect(e.hint).toMatch(/delete the artifact/);
+    expect(e.hint).toMatch(/latentflow store verify --repair/);
     // The other file of the artifact still reads.
     expect(new TextDecoder().decode(await store.read(key, "rows.jsonl"))).toBe('{"id":"a"}\n');
+  });
+
+  it("names the step that made a damaged artifact, and the forced rerun of that step replaces it", async () => {
+    store = new FsArtifactStore(await mkdtemp(join(dir, "s-")));
+    await store.put(key, "vectors", files, { step: "embed" });
+    const at = join(store.location, "objects", key.slice(0, 2), key, "vectors.npy");
+    const bytes = await readFile(at);
+    bytes[7] ^= 1;
+    await writeFile(at, bytes);
+    const e = await errorOf(store.read(key, "vectors.npy"));
+    expect(e.message).toContain(`artifact ${key} (output of step 'embed'), file 'vectors.npy'`);
+    expect(e.hint).toContain("latentflow run --force --only embed <pipeline>");
+    expect(e.data).toMatchObject({ key, step: "embed", file: "vectors.npy" });
+    await store.put(key, "vectors", files, { step: "embed" }, { replace: true });
+    expect(Buffer.from(await store.read(key, "vectors.npy")).equals(Buffer.from(files["vectors.npy"]))).toBe(true);
+    expect(await readdir(join(store.location, "tmp"))).toEqual([]);
   });
 
   it("a truncated file is E_ARTIFACT_CORRUPT", async () => {
@@ -212,7 +229,7 @@ describe("FsArtifactStore reading damaged artifacts", () => {
     await rm(join(at, "rows.jsonl"));
     const e = await errorOf(store.read(key, "rows.jsonl"));
     expect(e.code).toBe("E_ARTIFACT_CORRUPT");
-    expect(e.message).toMatch(/'rows\.jsonl' is listed but missing/);
+    expect(e.message).toMatch(/file 'rows\.jsonl' in .*: the file is listed but missing/);
     expect(e.hint).toMatch(/delete the artifact \(or run with --force\) to recompute it/);
   });
 

@@ -3,8 +3,8 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "nod
 import { dirname, join, resolve } from "node:path";
 import { LatentflowError } from "../errors.js";
 import type { PortType } from "../ports.js";
-import type { ArtifactManifest, ArtifactStore } from "./artifact-store.js";
-import { buildManifest, verifyFile } from "./manifest.js";
+import type { ArtifactManifest, ArtifactStore, PutOptions } from "./artifact-store.js";
+import { buildManifest, corruptArtifact, verifyFile } from "./manifest.js";
 
 const KEY = /^[a-f0-9]{16,128}$/;
 const MANIFEST = "manifest.json";
@@ -47,18 +47,27 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async stat(key: string): Promise<ArtifactManifest | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await readFile(join(this.dir(key), MANIFEST), "utf8")) as ArtifactManifest;
+      text = await readFile(join(this.dir(key), MANIFEST), "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw e;
     }
+    try {
+      return JSON.parse(text) as ArtifactManifest;
+    } catch (e) {
+      throw corruptArtifact({ key }, MANIFEST, this.location, `the manifest is not JSON (${(e as Error).message})`);
+    }
   }
 
-  async put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest> {
+  async put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>, options?: PutOptions): Promise<ArtifactManifest> {
     const final = this.dir(key);
-    const existing = await this.stat(key);
-    if (existing) return existing;
+    const replace = options?.replace ?? false;
+    if (!replace) {
+      const existing = await this.stat(key);
+      if (existing) return existing;
+    }
     const manifest = buildManifest(key, type, files, info);
     const tmp = join(this.location, "tmp", `${key}.${process.pid}.${randomBytes(4).toString("hex")}`);
     try {
@@ -66,17 +75,28 @@ export class FsArtifactStore implements ArtifactStore {
       // The manifest goes last: a directory with a manifest is complete.
       await writeDurable(join(tmp, MANIFEST), Buffer.from(JSON.stringify(manifest, null, 1)));
       await mkdir(dirname(final), { recursive: true });
-      try {
-        await rename(tmp, final);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
-        // Another writer won the race with the same key; the first artifact stays.
-        const winner = await this.stat(key);
-        if (winner) return winner;
-        throw e;
+      // A replacing put moves the old directory aside and renames ours in (a few times if other writers
+      // race it); a reader in between finds no artifact, never half of one.
+      for (let tries = 0; ; tries++) {
+        try {
+          await rename(tmp, final);
+          return manifest;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
+          if (!replace || tries >= 5) {
+            // Another writer won the race with the same key; the first artifact stays.
+            const winner = await this.stat(key);
+            if (winner) return winner;
+            throw e;
+          }
+          const old = `${tmp}.old`;
+          await rename(final, old).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== "ENOENT") throw err;
+          });
+          await rm(old, { recursive: true, force: true });
+        }
       }
-      return manifest;
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -93,9 +113,7 @@ export class FsArtifactStore implements ArtifactStore {
       bytes = await readFile(join(this.dir(key), name));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} in ${this.location}: file '${name}' is listed but missing`, {
-          hint: "delete the artifact (or run with --force) to recompute it",
-        });
+        throw corruptArtifact(manifest, name, this.location, "the file is listed but missing");
       }
       throw e;
     }
@@ -105,7 +123,8 @@ export class FsArtifactStore implements ArtifactStore {
 
   async delete(key: string): Promise<boolean> {
     const dir = this.dir(key);
-    const existed = await this.has(key);
+    // Not `has`: a damaged manifest must not stop its artifact from being deleted.
+    const existed = await stat(join(dir, MANIFEST)).then(() => true, () => false);
     // Remove the manifest first so a concurrent reader sees "absent", never "half".
     await rm(join(dir, MANIFEST), { force: true });
     await rm(dir, { recursive: true, force: true });
@@ -125,6 +144,16 @@ export class FsArtifactStore implements ArtifactStore {
       for (const key of (await readdir(join(objects, p))).sort()) {
         const m = await this.stat(key);
         if (m) yield m;
+      }
+    }
+  }
+
+  async *listKeys(): AsyncIterable<string> {
+    const objects = join(this.location, "objects");
+    const prefixes = await readdir(objects).catch(() => [] as string[]);
+    for (const p of prefixes.sort()) {
+      for (const key of (await readdir(join(objects, p))).sort()) {
+        if (KEY.test(key) && (await stat(join(objects, p, key, MANIFEST)).catch(() => undefined))) yield key;
       }
     }
   }

@@ -25,7 +25,7 @@ import {
   type RunOptions,
   type RunRecord,
 } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
+import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, probeRedis, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
 import { batcher, Failed } from "./batch.js";
@@ -44,6 +44,12 @@ export interface QueueExecutorOptions {
   keepJobsSeconds?: number;
   /** Extra plugin packages the plan was loaded with, kept with the run so `resume` loads them again. */
   plugins?: string[];
+  /**
+   * Told what a user should know about the deployment: a Redis that keeps nothing across a restart under
+   * the Redis artifact store (checked once, when CONFIG is allowed), steps recomputed because their
+   * artifacts were lost.
+   */
+  onWarning?(message: string): void;
 }
 
 /** Outputs of up to this many bytes per step come back in the job's result and the coordinator stores them. */
@@ -129,6 +135,11 @@ export class QueueExecutor implements Executor {
   private readonly queueConns = new Map<string, Promise<{ q: Queue<StepJobData, StepJobResult>; qe: QueueEvents }>>();
   private flowProducer?: FlowProducer;
   private cancelSub?: Promise<Redis>;
+  // Checked once per executor (again after a failure): a wrong address or password is a coded error within
+  // seconds, not a run that waits forever for a Redis that never comes.
+  private reachable?: Promise<void>;
+  private persistenceChecked = false;
+  private readonly onWarning: ((message: string) => void) | undefined;
 
   constructor(options: QueueExecutorOptions) {
     this.redis = options.redis;
@@ -139,6 +150,24 @@ export class QueueExecutor implements Executor {
     this.pollMs = options.pollMs ?? 1000;
     this.keep = options.keepJobsSeconds ?? 7 * 24 * 3600;
     this.plugins = options.plugins ?? [];
+    this.onWarning = options.onWarning;
+  }
+
+  /** Says so once when Redis keeps no data across a restart and artifacts live in it. */
+  private async checkPersistence(store: ArtifactStore): Promise<void> {
+    if (this.persistenceChecked || !this.onWarning || !(store instanceof RedisArtifactStore)) return;
+    this.persistenceChecked = true;
+    try {
+      const [, save] = (await this.client.config("GET", "save")) as string[];
+      const [, aof] = (await this.client.config("GET", "appendonly")) as string[];
+      if (save === "" && aof === "no") {
+        this.onWarning(
+          `Redis at ${describeRedis(this.redis)} keeps nothing across a restart (save "", appendonly no): a restart loses the fleet's jobs and the artifacts in it; runs then recompute what was lost. Set 'appendonly yes' to keep them, or use --store <dir>`,
+        );
+      }
+    } catch {
+      // CONFIG is often disabled on managed Redis: nothing to say then.
+    }
   }
 
   async close(): Promise<void> {
@@ -154,7 +183,7 @@ export class QueueExecutor implements Executor {
     const sub = await this.cancelSub?.catch(() => undefined);
     this.cancelSub = undefined;
     sub?.disconnect();
-    await this.client.quit().catch(() => this.client.disconnect());
+    await closeClient(this.client);
   }
 
   /** The queue of this name and its event reader, made on first use and kept. */
@@ -204,7 +233,20 @@ export class QueueExecutor implements Executor {
     return this.cancelSub;
   }
 
+  /** Resolves once Redis has answered (and accepted our credentials); throws E_REDIS_UNREACHABLE, E_REDIS_AUTH, … */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (!this.reachable) {
+      const p = probeRedis(this.redis, signal ? { signal } : {});
+      this.reachable = p;
+      p.catch(() => this.reachable === p && (this.reachable = undefined));
+    }
+    return this.reachable;
+  }
+
   async run(plan: Plan, options: RunOptions): Promise<RunRecord> {
+    await this.ready(options.signal);
+    await this.checkPersistence(options.store);
+    const onWarning = this.onWarning;
     const runId = options.runId ?? newRunId();
     const selected = selectSteps(plan, options.only);
     const records = options.runStore ?? this.runs;
@@ -370,8 +412,12 @@ export class QueueExecutor implements Executor {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
       // Only a run id seen before can have jobs already: a fresh run skips the lookup.
-      const existing = previous ? await Job.fromId<StepJobData, StepJobResult>(q, jobId) : undefined;
-      if (existing) {
+      const existing = previous || rerun.has(node.id) ? await Job.fromId<StepJobData, StepJobResult>(q, jobId) : undefined;
+      if (existing && rerun.has(node.id)) {
+        // Run again because its outputs were lost: the finished job's result names artifacts that are gone.
+        rerun.delete(node.id);
+        await q.remove(jobId, { removeChildren: true }).catch(() => {});
+      } else if (existing) {
         if ((await existing.getState()) !== "failed") return false; // resuming: leave it where it is
         if (!shards) {
           // A failed (or cancelled) job is run again.
@@ -431,12 +477,12 @@ export class QueueExecutor implements Executor {
     // Small outputs that workers handed back in their results: stored here before their step counts as done,
     // those of steps finishing together in one round trip (`putMany` on a Redis store). First writer wins, as
     // for any put: the outputs recorded are the stored ones.
-    type Put = { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest };
+    type Put = { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest; replace?: boolean };
     const put = batcher<Put, ArtifactManifest>(async (items) => {
       const store = options.store;
       if (store instanceof RedisArtifactStore) return store.putMany(items);
       const out: ArtifactManifest[] = [];
-      for (const it of items) out.push(await store.put(it.key, it.type, it.files, it.info));
+      for (const it of items) out.push(await store.put(it.key, it.type, it.files, it.info, { replace: it.replace ?? false }));
       return out;
     }, PUT_INTERVAL_MS);
     const storeInline = async (r: StepJobResult): Promise<Record<string, OutputRecord>> => {
@@ -446,6 +492,8 @@ export class QueueExecutor implements Executor {
         files: Object.fromEntries(Object.entries(files).map(([name, b64]) => [name, new Uint8Array(Buffer.from(b64, "base64"))])),
         ...(m.info ? { info: m.info } : {}),
         manifest: m,
+        // A forced run replaces what is stored (a damaged copy is repaired, not kept).
+        ...(options.force ? { replace: true } : {}),
       }));
       const stored = new Map((await Promise.all(items.map(put))).map((m) => [m.key, m]));
       const outputs: Record<string, OutputRecord> = {};
@@ -534,6 +582,47 @@ export class QueueExecutor implements Executor {
     const pending = new Map<string, PlanNode>(nodes.map((n) => [n.id, n]));
     const running = new Map<string, Promise<void>>();
     const failed = new Set<string>();
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    // Steps put back to run again because artifacts they made were lost, and how often each was.
+    const rerun = new Set<string>();
+    const recomputed = new Map<string, number>();
+
+    /**
+     * A step found an input artifact missing: when the artifacts of finished steps are gone from the store (a
+     * Redis restarted without persistence, an artifact expired or deleted), those steps run again, then this
+     * one (at once when its inputs are back already: another step found them gone first). True when the step
+     * was put back; false when it was put back too often already.
+     */
+    const recomputeLost = async (node: PlanNode): Promise<boolean> => {
+      if (signal.aborted || (recomputed.get(node.id) ?? 0) >= 3) return false;
+      const lost = new Set<string>();
+      for (const r of Object.values(node.inputs)) {
+        const out = outputsOf.get(r.step)?.[r.port];
+        if (out && !(await options.store.has(out.key))) lost.add(r.step);
+      }
+      if ([...lost].some((id) => (recomputed.get(id) ?? 0) >= 3 || !byId.has(id))) return false;
+      recomputed.set(node.id, (recomputed.get(node.id) ?? 0) + 1);
+      for (const id of lost) {
+        recomputed.set(id, (recomputed.get(id) ?? 0) + 1);
+        activeSeen.delete(id);
+        if (pending.has(id) || running.has(id)) continue;
+        outputsOf.delete(id);
+        Object.assign(record.steps[id]!, { status: "pending", outputs: {} });
+        rerun.add(id);
+        pending.set(id, byId.get(id)!);
+      }
+      if (lost.size) {
+        log.warn(`step ${node.id}: the outputs of ${[...lost].map((id) => `'${id}'`).join(", ")} are gone from ${options.store.location}; running ${lost.size > 1 ? "them" : "it"} again`);
+        onWarning?.(`step '${node.id}': input artifacts made by ${[...lost].map((id) => `'${id}'`).join(", ")} are gone from ${options.store.location} (a Redis restarted without persistence?); recomputing them`);
+      }
+      const rec = record.steps[node.id]!;
+      rec.status = "pending";
+      delete rec.error;
+      rerun.add(node.id);
+      activeSeen.delete(node.id);
+      pending.set(node.id, node);
+      return true;
+    };
     const limit = options.concurrency ?? Number.POSITIVE_INFINITY;
 
     const start = async (node: PlanNode) => {
@@ -547,6 +636,7 @@ export class QueueExecutor implements Executor {
       for (const [port, r] of Object.entries(node.inputs)) inputs[port] = outputsOf.get(r.step)![r.port]!.key;
       const data = jobData(node, { runId, seed: plan.spec.seed, baseDir: plan.baseDir, force: options.force ?? false, store: ref, inputs });
       stepOfJob.set(jobIdFor(runId, node.id), node.id);
+      let requeued = false;
       const p = (async () => {
         // A sharded step fans out into one job per shard, unless its gathered outputs are cached already:
         // only it needs its inputs' manifests (their item counts and hashes).
@@ -577,6 +667,7 @@ export class QueueExecutor implements Executor {
           await eventChain;
           if (!o.ok) {
             rec.error = decodeFailure(o.reason);
+            if (rec.error.code === "E_ARTIFACT_MISSING" && (await recomputeLost(node))) return void (requeued = true);
             rec.status = signal.aborted || rec.error.code === "E_CANCELLED" ? "cancelled" : "failed";
             failed.add(node.id);
             if (rec.status === "failed") log.error(`step ${node.id} failed: ${rec.error.message}`);
@@ -587,15 +678,17 @@ export class QueueExecutor implements Executor {
           outputsOf.set(node.id, r.outputs);
           Object.assign(rec, { status: "succeeded", cache: r.cache, key: r.key, attempts: r.attempts, outputs: r.outputs, skipped: r.skipped, ...(r.shards ? { shards: r.shards } : {}) });
         })
-        .catch((e: unknown) => {
+        .catch(async (e: unknown) => {
+          if (e instanceof LatentflowError && e.code === "E_ARTIFACT_MISSING" && (await recomputeLost(node).catch(() => false))) return void (requeued = true);
           rec.status = signal.aborted ? "cancelled" : "failed";
           rec.error = e instanceof LatentflowError ? { code: e.code, message: e.message } : { code: "E_QUEUE", message: String(e) };
           failed.add(node.id);
         })
         .finally(() => {
+          running.delete(node.id);
+          if (requeued) return wakeLoop();
           rec.finishedAt = new Date().toISOString();
           rec.durationMs = Date.now() - t0;
-          running.delete(node.id);
           void save();
           // The event gets its own copy (the record keeps changing); none is made without a listener.
           if (options.onEvent) emit({ type: "step-end", runId, stepId: node.id, record: copyJson(rec) });

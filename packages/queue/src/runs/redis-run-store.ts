@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RunRecord, RunStore } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, retryAborted, type RedisTarget } from "../connection.js";
+import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, retryAborted, type RedisTarget } from "../connection.js";
 import type { StoreRef } from "../executor/job.js";
 
 /** What `resume` and `cancel` need to know about a queued run besides its record. */
@@ -84,6 +84,6 @@ export class RedisRunStore implements RunStore {
   }
 
   async close(): Promise<void> {
-    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.owned) await closeClient(this.redis);
   }
 }

@@ -44,6 +44,34 @@ describe("RedisArtifactStore specifics", () => {
     }
   });
 
+  it("a replacing put leaves none of the old artifact's chunks behind, small or large", async () => {
+    const prefix = uniquePrefix("replace");
+    const store = new RedisArtifactStore({ redis: REDIS_URL, prefix, chunkBytes: 1000 });
+    const chunksOf = async (k: string) => (await raw.keys(`${prefix}:a:${k}:*`)).sort();
+    try {
+      for (const [k, size] of [["d1".repeat(32), 2500], ["d2".repeat(32), 300 * 1024]] as const) {
+        await store.put(k, "tensor", { "t.bin": randomBytes(size) });
+        const before = await chunksOf(k);
+        expect(before).toHaveLength(Math.ceil(size / 1000));
+        const data = randomBytes(size);
+        await store.put(k, "tensor", { "t.bin": data }, undefined, { replace: true });
+        const after = await chunksOf(k);
+        expect(after).toHaveLength(before.length);
+        expect(after.filter((x) => before.includes(x))).toEqual([]);
+        expect(Buffer.compare(Buffer.from(await store.read(k, "t.bin")), data)).toBe(0);
+      }
+      // putMany replaces too.
+      const k = "d1".repeat(32);
+      const [m] = await store.putMany([{ key: k, type: "json", files: { "v.json": Buffer.from("[9]") }, replace: true }]);
+      expect(Buffer.from(await store.read(k, "v.json")).toString()).toBe("[9]");
+      expect((await store.stat(k))?.hash).toBe(m!.hash);
+      expect(await chunksOf(k)).toHaveLength(1);
+    } finally {
+      await store.close();
+      await dropPrefix(REDIS_URL, prefix);
+    }
+  });
+
   it("puts many small artifacts in one round trip, first writer wins for each", async () => {
     const prefix = uniquePrefix("many");
     const store = new RedisArtifactStore({ redis: REDIS_URL, prefix, chunkBytes: 1000 });

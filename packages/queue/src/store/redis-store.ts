@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { LatentflowError, buildManifest, verifyFile, type ArtifactManifest, type ArtifactStore, type PortType } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, describeRedis, retryAborted, type RedisTarget } from "../connection.js";
+import { LatentflowError, buildManifest, corruptArtifact, verifyFile, type ArtifactManifest, type ArtifactStore, type PortType, type PutOptions } from "@latentflow/core";
+import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, retryAborted, type RedisTarget } from "../connection.js";
 import { luaScript } from "../lua.js";
 
 const KEY = /^[a-f0-9]{16,128}$/;
@@ -114,7 +114,12 @@ export class RedisArtifactStore implements ArtifactStore {
   private async statStored(key: string): Promise<StoredManifest | undefined> {
     checkKey(key);
     const raw = await this.redis.get(this.manifestKey(key));
-    return raw ? (JSON.parse(raw) as StoredManifest) : undefined;
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as StoredManifest;
+    } catch (e) {
+      throw corruptArtifact({ key }, "manifest", this.location, `the manifest is not JSON (${(e as Error).message})`);
+    }
   }
 
   private publicManifest(m: StoredManifest): ArtifactManifest {
@@ -149,13 +154,16 @@ export class RedisArtifactStore implements ArtifactStore {
     return m && this.publicManifest(m);
   }
 
-  async put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest> {
+  async put(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>, options?: PutOptions): Promise<ArtifactManifest> {
     checkKey(key);
+    const replace = options?.replace ?? false;
     let total = 0;
     for (const bytes of Object.values(files)) total += bytes.byteLength;
-    if (total <= SMALL_PUT_BYTES) return this.putSmall(key, type, files, info);
-    const existing = await this.stat(key);
-    if (existing) return existing;
+    if (total <= SMALL_PUT_BYTES) return this.putSmall(key, type, files, info, replace);
+    if (!replace) {
+      const existing = await this.stat(key);
+      if (existing) return existing;
+    }
     const manifest = buildManifest(key, type, files, info); // checks file names before anything is written
     const stored: StoredManifest = {
       ...manifest,
@@ -181,7 +189,7 @@ export class RedisArtifactStore implements ArtifactStore {
       });
     }
     const json = JSON.stringify(stored);
-    const winner = await this.redis.lfCommitArtifact(this.manifestKey(key), this.indexKey(), json, key, this.ttlSeconds, CHUNK_GRACE_S, ...keys);
+    const winner = await this.redis.lfCommitArtifact(this.manifestKey(key), this.indexKey(), json, key, this.ttlSeconds, CHUNK_GRACE_S, replace ? "replace" : "keep", ...keys);
     if (winner === json) return manifest;
     // Another writer published first: its artifact stands, ours goes.
     if (keys.length) await this.redis.del(...keys);
@@ -189,8 +197,8 @@ export class RedisArtifactStore implements ArtifactStore {
   }
 
   /** A small artifact: one round trip, the script checks for an existing artifact and writes it all at once. */
-  private async putSmall(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>): Promise<ArtifactManifest> {
-    const p = this.prepareSmall(key, type, files, info);
+  private async putSmall(key: string, type: PortType, files: Record<string, Uint8Array>, info: Record<string, unknown> | undefined, replace: boolean): Promise<ArtifactManifest> {
+    const p = this.prepareSmall(key, type, files, info, undefined, replace);
     return this.settleSmall(p, await this.redis.lfPutArtifact(this.manifestKey(key), this.indexKey(), ...p.args));
   }
 
@@ -199,16 +207,16 @@ export class RedisArtifactStore implements ArtifactStore {
    * Same guarantees as `put`: each is atomic and first-writer-wins, and each result is the stored manifest.
    * An item may bring the manifest `buildManifest` made of its files elsewhere (a worker that handed the
    * files back): it is used as it is when it names the same key, type and files (names and sizes) — reads
-   * still check every file's sha256 against it.
+   * still check every file's sha256 against it. An item with `replace` replaces what is stored, as `put` does.
    */
-  async putMany(items: { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest }[]): Promise<ArtifactManifest[]> {
+  async putMany(items: { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest; replace?: boolean }[]): Promise<ArtifactManifest[]> {
     const out: (ArtifactManifest | undefined)[] = new Array(items.length);
     const small: { i: number; p: ReturnType<RedisArtifactStore["prepareSmall"]> }[] = [];
     items.forEach((it, i) => {
       checkKey(it.key);
       let total = 0;
       for (const bytes of Object.values(it.files)) total += bytes.byteLength;
-      if (total <= SMALL_PUT_BYTES) small.push({ i, p: this.prepareSmall(it.key, it.type, it.files, it.info, it.manifest) });
+      if (total <= SMALL_PUT_BYTES) small.push({ i, p: this.prepareSmall(it.key, it.type, it.files, it.info, it.manifest, it.replace ?? false) });
     });
     if (small.length) {
       // Sent again whole if a dropped connection cuts it: each put is first-writer-wins, and one that ran
@@ -228,12 +236,12 @@ export class RedisArtifactStore implements ArtifactStore {
     for (let i = 0; i < items.length; i++) {
       if (out[i]) continue;
       const it = items[i]!;
-      out[i] = await this.put(it.key, it.type, it.files, it.info);
+      out[i] = await this.put(it.key, it.type, it.files, it.info, { replace: it.replace ?? false });
     }
     return out as ArtifactManifest[];
   }
 
-  private prepareSmall(key: string, type: PortType, files: Record<string, Uint8Array>, info?: Record<string, unknown>, built?: ArtifactManifest) {
+  private prepareSmall(key: string, type: PortType, files: Record<string, Uint8Array>, info: Record<string, unknown> | undefined, built: ArtifactManifest | undefined, replace: boolean) {
     // Checks file names before anything is written.
     const manifest = built && describes(built, key, type, files) ? built : buildManifest(key, type, files, info);
     const stored: StoredManifest = {
@@ -250,7 +258,7 @@ export class RedisArtifactStore implements ArtifactStore {
       for (let c = 0; c < stored.chunks[i]!; c++) pairs.push(keys[k++]!, buf.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes));
     });
     const json = JSON.stringify(stored);
-    return { manifest, json, args: [json, key, this.ttlSeconds, CHUNK_GRACE_S, ...pairs] as (string | number | Buffer)[] };
+    return { manifest, json, args: [json, key, this.ttlSeconds, CHUNK_GRACE_S, replace ? "replace" : "keep", ...pairs] as (string | number | Buffer)[] };
   }
 
   private async settleSmall(p: { manifest: ArtifactManifest; json: string }, winner: 1 | string): Promise<ArtifactManifest> {
@@ -275,10 +283,8 @@ export class RedisArtifactStore implements ArtifactStore {
     return { m, index };
   }
 
-  private missingChunk(key: string, name: string): LatentflowError {
-    return new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} in ${this.location}: a chunk of file '${name}' is missing`, {
-      hint: "delete the artifact (or run with --force) to recompute it",
-    });
+  private missingChunk(m: StoredManifest, name: string): LatentflowError {
+    return corruptArtifact(m, name, this.location, "a chunk of the file is missing");
   }
 
   /**
@@ -292,16 +298,14 @@ export class RedisArtifactStore implements ArtifactStore {
     let size = 0;
     for (const k of this.chunkKeys(m, index)) {
       const chunk = await this.redis.getBuffer(k);
-      if (!chunk) throw this.missingChunk(key, name);
+      if (!chunk) throw this.missingChunk(m, name);
       hash.update(chunk);
       size += chunk.byteLength;
       yield chunk;
     }
     const digest = hash.digest("hex");
     if (size !== f.size || digest !== f.sha256) {
-      throw new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} file '${name}' in ${this.location}: expected sha256 ${f.sha256} (${f.size} bytes), found ${digest} (${size} bytes)`, {
-        hint: "the stored file was changed or damaged; delete the artifact (or run with --force) to recompute it",
-      });
+      throw corruptArtifact(m, name, this.location, `expected sha256 ${f.sha256} (${f.size} bytes), found ${digest} (${size} bytes)`);
     }
   }
 
@@ -315,15 +319,13 @@ export class RedisArtifactStore implements ArtifactStore {
     for (let i = 0; i < keys.length; i += 4) {
       const parts = await this.redis.mgetBuffer(...keys.slice(i, i + 4));
       for (const p of parts) {
-        if (!p) throw this.missingChunk(key, name);
+        if (!p) throw this.missingChunk(m, name);
         if (offset + p.byteLength <= out.byteLength) p.copy(out, offset);
         offset += p.byteLength;
       }
     }
     if (offset !== f.size) {
-      throw new LatentflowError("E_ARTIFACT_CORRUPT", `artifact ${key} file '${name}' in ${this.location}: expected ${f.size} bytes, found ${offset}`, {
-        hint: "the stored file was changed or damaged; delete the artifact (or run with --force) to recompute it",
-      });
+      throw corruptArtifact(m, name, this.location, `expected ${f.size} bytes, found ${offset}`);
     }
     const bytes = out;
     verifyFile(this.publicManifest(m), name, bytes, this.location);
@@ -331,7 +333,18 @@ export class RedisArtifactStore implements ArtifactStore {
   }
 
   async delete(key: string): Promise<boolean> {
-    const m = await this.statStored(key);
+    // A damaged manifest names no chunks: those left expire never, so look for them by pattern.
+    const m = await this.statStored(key).catch(() => undefined);
+    if (!m && (await this.redis.exists(this.manifestKey(key)))) {
+      const chunks: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.manifestKey(key)}:*`, "COUNT", 1000);
+        cursor = next;
+        chunks.push(...keys);
+      } while (cursor !== "0");
+      return (await this.redis.lfDeleteArtifact(this.manifestKey(key), this.indexKey(), key, ...chunks)) === 1;
+    }
     const removed = await this.redis.lfDeleteArtifact(this.manifestKey(key), this.indexKey(), key, ...(m ? this.chunkKeys(m) : []));
     return removed === 1;
   }
@@ -350,7 +363,16 @@ export class RedisArtifactStore implements ArtifactStore {
     } while (cursor !== "0");
   }
 
+  async *listKeys(): AsyncIterable<string> {
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.sscan(this.indexKey(), cursor, "COUNT", 500);
+      cursor = next;
+      for (const key of keys.sort()) if (await this.redis.exists(this.manifestKey(key))) yield key;
+    } while (cursor !== "0");
+  }
+
   async close(): Promise<void> {
-    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.owned) await closeClient(this.redis);
   }
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { LatentflowError, type Logger } from "@latentflow/core";
 import { describeRedis } from "../connection.js";
@@ -8,6 +9,9 @@ import { startWorker } from "./worker.js";
  * `latentflow-worker`: the worker without the CLI (for slim images and for tests that spawn workers).
  * Same options as `latentflow worker`. Prints one "ready" line on stdout once it takes jobs.
  */
+/** The exit code of a start cut short by a signal (128 + its number). */
+let stoppedBy = 130;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -24,7 +28,27 @@ async function main(): Promise<void> {
   const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
   const say = (level: string) => (m: string) => process.stderr.write(`[worker ${process.pid}] ${level} ${m}\n`);
   const log: Logger = { debug() {}, info: values.verbose ? say("info") : () => {}, warn: say("warn"), error: say("error") };
-  const worker = await startWorker({
+  // Signals are heard from the start: the first stops gracefully (finishing running jobs, or the start under
+  // way), a second ends the process at once, whatever Redis is doing.
+  const starting = new AbortController();
+  let stopping = false;
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      say("info")(`${signal} again: exiting now (running jobs go back to the queue when their locks expire)`);
+      process.exit(128 + (constants.signals[signal] ?? 15));
+    }
+    stopping = true;
+    if (!worker) {
+      stoppedBy = 128 + (constants.signals[signal] ?? 15);
+      return starting.abort();
+    }
+    say("info")(`${signal}: finishing running jobs (signal again to exit now)`);
+    void worker.close(false).then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  worker = await startWorker({
     redis: values.redis!,
     prefix: values.prefix!,
     plugins: list(values.plugins!),
@@ -33,21 +57,16 @@ async function main(): Promise<void> {
     ...(values["lock-duration"] ? { lockDuration: Number(values["lock-duration"]) } : {}),
     ...(values["stalled-interval"] ? { stalledInterval: Number(values["stalled-interval"]) } : {}),
     log,
+    signal: starting.signal,
+    onFatal: (e) => {
+      process.stderr.write(`${e.format()}\n`);
+      process.exit(2);
+    },
   });
   process.stdout.write(`ready ${describeRedis(values.redis!)} queues=${worker.queues.join(",")} plugins=${worker.plugins.join(",")}\n`);
-  let closing = false;
-  const stop = (signal: string) => {
-    // A second signal hands running jobs back instead of waiting for them.
-    const force = closing;
-    closing = true;
-    say("info")(`${signal}: ${force ? "handing back running jobs" : "finishing running jobs"}`);
-    void worker.close(force).then(() => process.exit(0));
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 main().catch((e: unknown) => {
   process.stderr.write(`${e instanceof LatentflowError ? e.format() : e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(2);
+  process.exit(e instanceof LatentflowError && e.code === "E_CANCELLED" ? stoppedBy : 2);
 });

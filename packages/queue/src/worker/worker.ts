@@ -20,7 +20,7 @@ import {
   type StepEnv,
   type StepSpec,
 } from "@latentflow/core";
-import { checkPrefix, connect, DEFAULT_PREFIX, redisOptions, type RedisTarget } from "../connection.js";
+import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, isAuthError, probeRedis, redisConnectionError, redisOptions, type RedisTarget } from "../connection.js";
 import { encodeFailure, type InlineArtifact, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "../executor/job.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
@@ -49,6 +49,13 @@ export interface WorkerOptions {
    * until the worker closes. Given, it is the caller's to dispose; by default the worker makes one.
    */
   resources?: ResourceCache;
+  /** Aborts the start (the connection check and the waits for Redis): `startWorker` then throws E_CANCELLED. */
+  signal?: AbortSignal;
+  /**
+   * Called once when the worker can no longer work and a reconnect will not mend it (Redis now refuses its
+   * credentials, E_REDIS_AUTH). The worker has stopped taking jobs; the process should exit.
+   */
+  onFatal?(error: LatentflowError): void;
 }
 
 export interface FleetWorker {
@@ -76,10 +83,10 @@ function inliningStore(store: ArtifactStore, maxBytes: number, inline: InlineArt
     read: (key, name) => store.read(key, name),
     delete: (key) => store.delete(key),
     list: () => store.list(),
-    async put(key, type, files, info) {
+    async put(key, type, files, info, options) {
       let total = 0;
       for (const bytes of Object.values(files)) total += bytes.byteLength;
-      if (total > room) return store.put(key, type, files, info);
+      if (total > room) return store.put(key, type, files, info, options);
       room -= total;
       const manifest = buildManifest(key, type, files, info);
       const encoded: Record<string, string> = {};
@@ -189,10 +196,23 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   const have = registry.list().map((p) => `${p.name}@${p.version}`);
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  // A wrong address or password is a coded error within seconds, not a worker that waits forever.
+  await probeRedis(options.redis, options.signal ? { signal: options.signal } : {});
   const resources = options.resources ?? new ResourceCache();
 
   const client: Redis = connect(options.redis);
-  client.on("error", (e) => log.warn(`redis: ${e.message}`));
+  const where = describeRedis(options.redis);
+  let fatal: LatentflowError | undefined;
+  let closing: Promise<void> | undefined;
+  // Credentials refused after a reconnect (a password changed under a running fleet) never mend: stop.
+  const onRedisError = (e: Error) => {
+    if (!isAuthError(e)) return log.warn(`redis: ${e.message}`);
+    if (fatal) return;
+    fatal = redisConnectionError(e, where);
+    log.error(fatal.message);
+    void closeAll(true).finally(() => options.onFatal?.(fatal!));
+  };
+  client.on("error", onRedisError);
   const runs = new RedisRunStore(client, prefix);
   const stores = new Map<string, ArtifactStore>();
   const storeFor = (ref: StoreRef): ArtifactStore => {
@@ -319,7 +339,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       ...(options.lockDuration ? { lockDuration: options.lockDuration } : {}),
       ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
     });
-    worker.on("error", (e) => log.warn(`queue ${name}: ${e.message}`));
+    worker.on("error", (e) => (isAuthError(e) ? onRedisError(e) : log.warn(`queue ${name}: ${e.message}`)));
     // Jobs BullMQ handed to this worker, from their fetch until BullMQ has moved them on.
     const held = new Set<string>();
     worker.on("active", (job) => job.id && held.add(job.id));
@@ -348,19 +368,54 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       e.controller.abort();
     }
   });
-  await sub.subscribe(runs.cancelChannel);
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  function closeAll(force: boolean): Promise<void> {
+    closing ??= (async () => {
+      for (const stop of sweeps) stop();
+      try {
+        await closeWorkers(force);
+      } finally {
+        if (!options.resources) await resources.dispose().catch((e: unknown) => log.warn(`freeing the worker's resources failed: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    })();
+    return closing;
+  }
+  async function closeWorkers(force: boolean): Promise<void> {
+    // With Redis gone, a graceful close would wait for it (and running jobs could not report anyway):
+    // abort them, give BullMQ a moment, and go. Their locks expire and other workers take them.
+    if (client.status !== "ready") {
+      for (const e of runControllers.values()) e.controller.abort();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+      clearTimeout(timer);
+      await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
+      sub.disconnect();
+      client.disconnect();
+      return;
+    }
+    await Promise.all(workers.map((w) => w.close(force)));
+    sub.disconnect();
+    await closeClient(client);
+  }
+  const abortStart = () => void closeAll(true);
+  options.signal?.addEventListener("abort", abortStart, { once: true });
+  try {
+    await sub.subscribe(runs.cancelChannel);
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+  } catch (e) {
+    await closeAll(true);
+    throw options.signal?.aborted ? new LatentflowError("E_CANCELLED", "the worker was stopped while starting") : (fatal ?? redisConnectionError(e, where));
+  } finally {
+    options.signal?.removeEventListener("abort", abortStart);
+  }
+  if (options.signal?.aborted) {
+    await closeAll(true);
+    throw new LatentflowError("E_CANCELLED", "the worker was stopped while starting");
+  }
 
   return {
     plugins: have,
     queues,
     resources,
-    async close(force = false) {
-      for (const stop of sweeps) stop();
-      await Promise.all(workers.map((w) => w.close(force)));
-      if (!options.resources) await resources.dispose().catch((e: unknown) => log.warn(`freeing the worker's resources failed: ${e instanceof Error ? e.message : String(e)}`));
-      sub.disconnect();
-      await client.quit().catch(() => client.disconnect());
-    },
+    close: (force = false) => closeAll(force),
   };
 }
