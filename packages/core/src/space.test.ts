@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assertSameSpace, defineSpace, spaceMismatch, type Space } from "./space.js";
-import { errorOf } from "./__test__/errors.js";
+import { errorOf } from "./testing/errors.js";
 
 const base: Space = {
   id: "use-lite/512",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defineSpace, type Space } from "./space.js";
 import { concatVectorSets, createVectorSet, rowCount, sliceVectorSet, vectorAt, type VectorSetInput } from "./vector-set.js";
-import { errorOf } from "./__test__/errors.js";
+import { errorOf } from "./testing/errors.js";
 
 const space: Space = defineSpace({
   id: "test/3",

@@ -1,5 +1,7 @@
 import { createRng, defineSpace, type Aligner, type ModelArtifact, type RowMeta, type Space, type VectorSet } from "@latentflow/core";
 import { describe, expect, it } from "vitest";
+import { codeOf } from "@latentflow/core/testing";
+import { orthonormalizeRows } from "@latentflow/linalg";
 
 export interface AlignerHarness {
   /** Names the describe block. */
@@ -25,20 +27,10 @@ function space(id: string, dim: number): Space {
   return defineSpace({ id, dim, metric: "l2", normalized: false, modality: id.includes("image") ? "image" : "text", producer: { name: `contract-tests/${id}`, version: "1" } });
 }
 
-/** `rows` random orthonormal rows of length `cols` (Gram–Schmidt on Gaussian rows): an isometric embedding. */
+/** `rows` random orthonormal rows of length `cols`: an isometric embedding. */
 function orthonormalRows(rows: number, cols: number, rng: ReturnType<typeof createRng>): Float64Array {
-  const m = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) m[i * cols + j] = rng.normal();
-    for (let p = 0; p < i; p++) {
-      let dot = 0;
-      for (let j = 0; j < cols; j++) dot += m[i * cols + j]! * m[p * cols + j]!;
-      for (let j = 0; j < cols; j++) m[i * cols + j]! -= dot * m[p * cols + j]!;
-    }
-    let norm = 0;
-    for (let j = 0; j < cols; j++) norm += m[i * cols + j]! ** 2;
-    for (let j = 0; j < cols; j++) m[i * cols + j]! /= Math.sqrt(norm);
-  }
+  const m = Float64Array.from({ length: rows * cols }, () => rng.normal());
+  orthonormalizeRows(m, rows, cols);
   return m;
 }
 
@@ -116,13 +108,6 @@ function recallAt1(pa: VectorSet, pb: VectorSet): number {
   return hits / pa.ids.length;
 }
 
-async function code(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => "resolved",
-    (e: { code?: string }) => e?.code ?? String(e),
-  );
-}
-
 /**
  * The aligner contract: before fit nothing is known and project refuses (E_NOT_FITTED); fit pairs rows by
  * id (order and unpaired rows do not matter) and names a joint space (modality `joint`, producer naming both
@@ -145,7 +130,7 @@ export function describeAlignerContract(h: AlignerHarness): void {
       const al = h.create(1);
       expect(al.sourceSpaces).toBeUndefined();
       expect(al.jointSpace).toBeUndefined();
-      expect(await code(al.project(testA))).toBe("E_NOT_FITTED");
+      expect(await codeOf(al.project(testA))).toBe("E_NOT_FITTED");
       expect(() => al.save()).toThrow(expect.objectContaining({ code: "E_NOT_FITTED" }));
     });
 
@@ -174,14 +159,14 @@ export function describeAlignerContract(h: AlignerHarness): void {
     it("refuses a third space, NaN and too few pairs with stable codes", async () => {
       const al = await h.create(1).fit(fitA, fitB);
       const third = { ...rows(a, 0, 5), space: space("contract/third-model", DIM_A) };
-      expect(await code(al.project(third))).toBe("E_SPACE_MISMATCH");
+      expect(await codeOf(al.project(third))).toBe("E_SPACE_MISMATCH");
       const nan = rows(a, 0, n);
       nan.data[17] = Number.NaN;
-      expect(await code(h.create(1).fit(nan, fitB))).toBe("E_NOT_FINITE");
+      expect(await codeOf(h.create(1).fit(nan, fitB))).toBe("E_NOT_FINITE");
       const few = Math.max(1, (h.minPairs ?? 2) - 1);
-      expect(await code(h.create(1).fit(rows(a, 0, few), rows(b, 0, few)))).toBe("E_TOO_FEW_PAIRS");
+      expect(await codeOf(h.create(1).fit(rows(a, 0, few), rows(b, 0, few)))).toBe("E_TOO_FEW_PAIRS");
       const renamed = { ...fitB, ids: fitB.ids.map((id) => `other-${id}`) };
-      expect(await code(h.create(1).fit(fitA, renamed))).toBe("E_TOO_FEW_PAIRS");
+      expect(await codeOf(h.create(1).fit(fitA, renamed))).toBe("E_TOO_FEW_PAIRS");
     });
 
     it("fits the same bits with the same seed, and save → load projects alike", async () => {
@@ -199,9 +184,9 @@ export function describeAlignerContract(h: AlignerHarness): void {
     it("stops on an aborted signal with E_CANCELLED, and dispose is idempotent", async () => {
       const ac = new AbortController();
       ac.abort();
-      expect(await code(h.create(1).fit(fitA, fitB, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(h.create(1).fit(fitA, fitB, { signal: ac.signal }))).toBe("E_CANCELLED");
       const al = await h.create(1).fit(fitA, fitB);
-      expect(await code(al.project(testA, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(al.project(testA, { signal: ac.signal }))).toBe("E_CANCELLED");
       await al.dispose();
       await al.dispose();
     });

@@ -1,5 +1,6 @@
 import { defineSpace, type Generator, type ModelArtifact, type VectorSet } from "@latentflow/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeOf } from "@latentflow/core/testing";
 
 export interface GeneratorHarness {
   /** Names the describe block. */
@@ -12,13 +13,6 @@ export interface GeneratorHarness {
   data(): VectorSet;
   /** Maps data to latents, when the generator has an encoder side: decode(encode(x)) must come back near x. */
   encode?(g: Generator, vs: VectorSet): Promise<VectorSet>;
-}
-
-async function code(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => "resolved",
-    (e: { code?: string }) => e?.code ?? String(e),
-  );
 }
 
 function meanOf(vs: VectorSet): Float64Array {
@@ -118,12 +112,12 @@ export function describeGeneratorContract(h: GeneratorHarness): void {
     it("refuses another space's vectors, NaN and bad counts with stable codes", async () => {
       const other = defineSpace({ ...g.latentSpace, id: `${g.latentSpace.id}/other`, producer: { name: "someone-else", version: "1" } });
       const k = g.latentSpace.dim;
-      expect(await code(g.decode({ space: other, ids: ["a"], data: new Float32Array(k) }))).toBe("E_SPACE_MISMATCH");
+      expect(await codeOf(g.decode({ space: other, ids: ["a"], data: new Float32Array(k) }))).toBe("E_SPACE_MISMATCH");
       const nan = new Float32Array(k);
       nan[0] = Number.NaN;
-      expect(await code(g.decode({ space: g.latentSpace, ids: ["a"], data: nan }))).toBe("E_NOT_FINITE");
-      expect(await code(g.sample(-1, { seed: 1 }))).toBe("E_PARAM");
-      expect(await code(g.sample(2.5, { seed: 1 }))).toBe("E_PARAM");
+      expect(await codeOf(g.decode({ space: g.latentSpace, ids: ["a"], data: nan }))).toBe("E_NOT_FINITE");
+      expect(await codeOf(g.sample(-1, { seed: 1 }))).toBe("E_PARAM");
+      expect(await codeOf(g.sample(2.5, { seed: 1 }))).toBe("E_PARAM");
     });
 
     it("save → load decodes and samples alike", async () => {
@@ -142,9 +136,9 @@ export function describeGeneratorContract(h: GeneratorHarness): void {
     it("stops on an aborted signal with E_CANCELLED", async () => {
       const ac = new AbortController();
       ac.abort();
-      expect(await code(g.sample(10, { seed: 1, signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(g.sample(10, { seed: 1, signal: ac.signal }))).toBe("E_CANCELLED");
       const z = await g.sample(3, { seed: 1 });
-      expect(await code(g.decode(z, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(g.decode(z, { signal: ac.signal }))).toBe("E_CANCELLED");
     });
 
     it("dispose is idempotent", async () => {

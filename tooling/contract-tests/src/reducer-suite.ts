@@ -1,5 +1,6 @@
 import { createRng, defineSpace, type ModelArtifact, type Reducer, type Space, type VectorSet } from "@latentflow/core";
 import { describe, expect, it } from "vitest";
+import { codeOf } from "@latentflow/core/testing";
 
 export interface ReducerHarness {
   /** A new, unfitted reducer with this seed. */
@@ -34,13 +35,6 @@ export function makeClusterSet(n: number, seed = "reducer-contract", space = mak
     meta.push({ label: c });
   }
   return { space, ids: Array.from({ length: n }, (_, i) => `${prefix}${i}`), data, meta };
-}
-
-function code(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => "resolved",
-    (e: { code?: string }) => e?.code ?? String(e),
-  );
 }
 
 /**
@@ -106,28 +100,28 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
       const r = h.create(1);
       await r.fit(vs);
       const other = makeClusterSet(10, "other", makeClusterSpace("contract/another-model"), "o-");
-      expect(await code(r.transform(other))).toBe("E_SPACE_MISMATCH");
+      expect(await codeOf(r.transform(other))).toBe("E_SPACE_MISMATCH");
     });
 
     it("refuses NaN and infinite values (E_NOT_FINITE) in fit and transform", async () => {
       const bad = makeClusterSet(n);
       bad.data[5 * DIM + 3] = Number.NaN;
-      expect(await code(h.create(1).fit(bad))).toBe("E_NOT_FINITE");
+      expect(await codeOf(h.create(1).fit(bad))).toBe("E_NOT_FINITE");
       const r = h.create(1);
       await r.fit(makeClusterSet(n));
       const q = makeClusterSet(5, "q", makeClusterSpace(), "q-");
       q.data[7] = Number.POSITIVE_INFINITY;
-      expect(await code(r.transform(q))).toBe("E_NOT_FINITE");
+      expect(await codeOf(r.transform(q))).toBe("E_NOT_FINITE");
     });
 
     it("refuses too few points (E_TOO_FEW_POINTS)", async () => {
       const few = makeClusterSet(Math.max(1, (h.minPoints ?? 2) - 1));
-      expect(await code(h.create(1).fit(few))).toBe("E_TOO_FEW_POINTS");
+      expect(await codeOf(h.create(1).fit(few))).toBe("E_TOO_FEW_POINTS");
     });
 
     it("refuses transform and save before fit (E_NOT_FITTED)", async () => {
       const r = h.create(1);
-      expect(await code(r.transform(makeClusterSet(10)))).toBe("E_NOT_FITTED");
+      expect(await codeOf(r.transform(makeClusterSet(10)))).toBe("E_NOT_FITTED");
       expect(() => r.save()).toThrow(expect.objectContaining({ code: "E_NOT_FITTED" }));
     });
 
@@ -139,9 +133,9 @@ export function describeReducerContract(name: string, h: ReducerHarness): void {
       expect(seen.length).toBeGreaterThan(0);
       const ac = new AbortController();
       ac.abort();
-      expect(await code(h.create(1).fit(vs, { signal: ac.signal }))).toBe("E_CANCELLED");
-      expect(await code(h.create(1).fitTransform(vs, { signal: ac.signal }))).toBe("E_CANCELLED");
-      expect(await code(r.transform(makeClusterSet(10, "q", vs.space, "q-"), { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(h.create(1).fit(vs, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(h.create(1).fitTransform(vs, { signal: ac.signal }))).toBe("E_CANCELLED");
+      expect(await codeOf(r.transform(makeClusterSet(10, "q", vs.space, "q-"), { signal: ac.signal }))).toBe("E_CANCELLED");
       // A cancelled call leaves a fitted reducer usable.
       expect((await r.transform(makeClusterSet(10, "q", vs.space, "q-"))).ids).toHaveLength(10);
     });

@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { castCsvField, parseCsv, readCsvFile } from "./csv.js";
-import { errorOf } from "../__test__/errors.js";
+import { errorOf } from "../testing/errors.js";
 
 const tricky = [
   "name,quote,score,zip",

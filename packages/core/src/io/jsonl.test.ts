@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { encodeJsonl, parseJsonl, readJsonl } from "./jsonl.js";
-import { errorOf } from "../__test__/errors.js";
+import { errorOf } from "../testing/errors.js";
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

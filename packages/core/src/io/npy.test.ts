@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { encodeNpy, parseNpy, readNpyFile, writeNpyFile } from "./npy.js";
 import { DTYPES, type DType, type Tensor, type TypedArray } from "./tensor.js";
-import { errorOf } from "../__test__/errors.js";
+import { errorOf } from "../testing/errors.js";
 
 /** Runs a Python snippet with numpy; fails (never skips) when python3 or numpy is missing. */
 function python(script: string, args: string[] = []): string {
@@ -21,15 +21,6 @@ function python(script: string, args: string[] = []): string {
   return execFileSync("python3", ["-c", script, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LatentflowError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Values that exercise each dtype's range: negatives, extremes, fractions. */
 function sample(dtype: DType, n: number): TypedArray {
@@ -90,8 +81,8 @@ describe("encodeNpy/parseNpy", () => {
   });
 
   it("rejects data whose type does not match its dtype or shape", () => {
-    expect(codeOf(() => encodeNpy({ dtype: "float32", shape: [2], data: new Float64Array(2) }))).toBe("E_DTYPE");
-    expect(codeOf(() => encodeNpy({ dtype: "float32", shape: [3], data: new Float32Array(2) }))).toBe("E_SHAPE");
+    expect(errorOf(() => encodeNpy({ dtype: "float32", shape: [2], data: new Float64Array(2) })).code).toBe("E_DTYPE");
+    expect(errorOf(() => encodeNpy({ dtype: "float32", shape: [3], data: new Float32Array(2) })).code).toBe("E_SHAPE");
   });
 
   it("reports bad magic, truncation and zip archives as E_NPY_FORMAT", () => {
@@ -107,15 +98,15 @@ describe("encodeNpy/parseNpy", () => {
     expect(cut.message).toContain("expected 40 data bytes");
     expect(cut.message).toContain("found 39");
 
-    expect(codeOf(() => parseNpy(good.subarray(0, 30)))).toBe("E_NPY_FORMAT");
-    expect(codeOf(() => parseNpy(good.subarray(0, 4)))).toBe("E_NPY_FORMAT");
+    expect(errorOf(() => parseNpy(good.subarray(0, 30))).code).toBe("E_NPY_FORMAT");
+    expect(errorOf(() => parseNpy(good.subarray(0, 4))).code).toBe("E_NPY_FORMAT");
     expect(errorOf(() => parseNpy(Uint8Array.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0, 0]))).hint).toContain(".npz");
   });
 
   it("rejects an unknown format version", () => {
     const bytes = encodeNpy({ dtype: "uint8", shape: [1], data: new Uint8Array(1) });
     bytes[6] = 9;
-    expect(codeOf(() => parseNpy(bytes))).toBe("E_NPY_UNSUPPORTED");
+    expect(errorOf(() => parseNpy(bytes)).code).toBe("E_NPY_UNSUPPORTED");
   });
 });
 

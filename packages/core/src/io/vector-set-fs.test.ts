@@ -9,7 +9,7 @@ import { defineSpace } from "../space.js";
 import { createVectorSet, type VectorSet } from "../vector-set.js";
 import { encodeNpy } from "./npy.js";
 import { decodeVectorSetFiles, encodeVectorSetFiles, readVectorSet, writeVectorSet } from "./vector-set-fs.js";
-import { errorOf } from "../__test__/errors.js";
+import { errorOf } from "../testing/errors.js";
 
 /** Runs a Python snippet with numpy; fails (never skips) when python3 or numpy is missing. */
 function python(script: string, args: string[] = []): string {

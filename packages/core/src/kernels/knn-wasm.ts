@@ -3,6 +3,7 @@
 // shared memory.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerUrl } from '../worker-url.js';
 import {
   QUERY_PANEL, collect, createMemory, ensureMemory, instantiate, planLayout, searchRange, stage, wasmModule,
   type KnnExports, type Layout, type Metric,
@@ -55,11 +56,6 @@ export function knnSync(base: Float32Array, queries: Float32Array, dim: number, 
 // ---------------------------------------------------------------------------
 // Worker pool
 
-// Workers need compiled JavaScript: when this module runs from its TypeScript source (tests), use the
-// built worker beside the package's dist output.
-function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/kernels/knn-worker.js', import.meta.url) : new URL('./knn-worker.js', import.meta.url);
-}
 
 interface Pending { resolve: () => void; reject: (e: Error) => void }
 
@@ -74,7 +70,7 @@ class Pool {
 
   private ensureWorkers(count: number): void {
     while (this.workers.length < count) {
-      const w = new Worker(workerUrl(), {
+      const w = new Worker(workerUrl(import.meta.url, 'knn-worker.js'), {
         workerData: { module: wasmModule(), memory: this.memory },
       });
       w.on('message', (msg: { id: number; error?: string }) => {

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { errorOf } from "../__test__/errors.js";
+import { errorOf } from "../testing/errors.js";
 import { checkMediaContainer } from "./check.js";
 import { encodePng } from "./png.js";
 import { sniffMediaType } from "./sniff.js";

@@ -5,9 +5,9 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LatentflowError } from "../errors.js";
 import type { ArtifactManifest } from "./artifact-store.js";
 import { FsArtifactStore } from "./fs-store.js";
+import { rejectionOf } from "../testing/errors.js";
 
 // The child imports the built package, as a separate program using Latentflow would.
 const CORE_DIST = new URL("../../dist/index.js", import.meta.url).href;
@@ -46,15 +46,6 @@ function expectedFiles(i: number): Record<string, Buffer> {
   };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<LatentflowError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LatentflowError) return e;
-    throw e;
-  }
-  throw new Error("expected a LatentflowError, nothing was thrown");
-}
 
 async function listAll(store: FsArtifactStore): Promise<ArtifactManifest[]> {
   const out: ArtifactManifest[] = [];
@@ -189,7 +180,7 @@ describe("FsArtifactStore reading damaged artifacts", () => {
     const bytes = await readFile(join(at, "vectors.npy"));
     bytes[1000] ^= 0xff;
     await writeFile(join(at, "vectors.npy"), bytes);
-    const e = await errorOf(store.read(key, "vectors.npy"));
+    const e = await rejectionOf(store.read(key, "vectors.npy"));
     expect(e.code).toBe("E_ARTIFACT_CORRUPT");
     expect(e.message).toMatch(/file 'vectors\.npy'/);
     expect(e.message).toContain(createHash("sha256").update(files["vectors.npy"]).digest("hex"));
@@ -207,7 +198,7 @@ describe("FsArtifactStore reading damaged artifacts", () => {
     const bytes = await readFile(at);
     bytes[7] ^= 1;
     await writeFile(at, bytes);
-    const e = await errorOf(store.read(key, "vectors.npy"));
+    const e = await rejectionOf(store.read(key, "vectors.npy"));
     expect(e.message).toContain(`artifact ${key} (output of step 'embed'), file 'vectors.npy'`);
     expect(e.hint).toContain("latentflow run --force --only embed <pipeline>");
     expect(e.data).toMatchObject({ key, step: "embed", file: "vectors.npy" });
@@ -219,7 +210,7 @@ describe("FsArtifactStore reading damaged artifacts", () => {
   it("a truncated file is E_ARTIFACT_CORRUPT", async () => {
     const at = await fresh();
     await writeFile(join(at, "vectors.npy"), files["vectors.npy"].subarray(0, 100));
-    const e = await errorOf(store.read(key, "vectors.npy"));
+    const e = await rejectionOf(store.read(key, "vectors.npy"));
     expect(e.code).toBe("E_ARTIFACT_CORRUPT");
     expect(e.message).toMatch(/4096 bytes.*100 bytes/);
   });
@@ -227,7 +218,7 @@ describe("FsArtifactStore reading damaged artifacts", () => {
   it("a listed file that is missing is E_ARTIFACT_CORRUPT with a hint", async () => {
     const at = await fresh();
     await rm(join(at, "rows.jsonl"));
-    const e = await errorOf(store.read(key, "rows.jsonl"));
+    const e = await rejectionOf(store.read(key, "rows.jsonl"));
     expect(e.code).toBe("E_ARTIFACT_CORRUPT");
     expect(e.message).toMatch(/file 'rows\.jsonl' in .*: the file is listed but missing/);
     expect(e.hint).toMatch(/delete the artifact \(or run with --force\) to recompute it/);
@@ -235,8 +226,8 @@ describe("FsArtifactStore reading damaged artifacts", () => {
 
   it("a name the manifest does not list is E_ARTIFACT_MISSING, and so is an unknown key", async () => {
     await fresh();
-    expect((await errorOf(store.read(key, "space.json"))).code).toBe("E_ARTIFACT_MISSING");
-    expect((await errorOf(store.read("cd".repeat(16), "rows.jsonl"))).code).toBe("E_ARTIFACT_MISSING");
+    expect((await rejectionOf(store.read(key, "space.json"))).code).toBe("E_ARTIFACT_MISSING");
+    expect((await rejectionOf(store.read("cd".repeat(16), "rows.jsonl"))).code).toBe("E_ARTIFACT_MISSING");
   });
 
   it("delete removes a damaged artifact so it can be put again", async () => {

@@ -1,6 +1,6 @@
 import { LatentflowError, createRng, throwIfCancelled } from "@latentflow/core";
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { assertCsr, csrTimesDense, csrTranspose, csrTransposeTimesDense, gramTimesDense, type CsrMatrix } from "../tfidf/csr.js";
+import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
 
 /** Options of {@link TruncatedSvd}; defaults are scikit-learn's TruncatedSVD(algorithm="randomized"). */
 export interface TruncatedSvdOptions {
@@ -38,52 +38,6 @@ function param(message: string, found: unknown, where: string): never {
 }
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Orthonormalises the l columns of an m×l row-major matrix in place (modified Gram–Schmidt, twice). */
-function orthonormalize(y: Float64Array, m: number, l: number): void {
-  // Columns contiguous while we work on them.
-  const t = new Float64Array(m * l);
-  for (let r = 0; r < m; r++) for (let c = 0; c < l; c++) t[c * m + r] = y[r * l + c]!;
-  for (let pass = 0; pass < 2; pass++) {
-    for (let j = 0; j < l; j++) {
-      const cj = j * m;
-      const before = pass === 0 ? norm(t, cj, m) : 1;
-      for (let i = 0; i < j; i++) {
-        const ci = i * m;
-        let dot = 0;
-        for (let r = 0; r < m; r++) dot += t[ci + r]! * t[cj + r]!;
-        if (dot !== 0) for (let r = 0; r < m; r++) t[cj + r]! -= dot * t[ci + r]!;
-      }
-      const nn = norm(t, cj, m);
-      // A column that is (numerically) in the span of the previous ones carries no new direction.
-      const inv = nn > 1e-12 * Math.max(before, 1e-300) && nn > 0 ? 1 / nn : 0;
-      for (let r = 0; r < m; r++) t[cj + r]! *= inv;
-    }
-  }
-  for (let r = 0; r < m; r++) for (let c = 0; c < l; c++) y[r * l + c] = t[c * m + r]!;
-}
-
-function norm(t: Float64Array, off: number, m: number): number {
-  let s = 0;
-  for (let r = 0; r < m; r++) s += t[off + r]! ** 2;
-  return Math.sqrt(s);
-}
-
-/** Eigenpairs of a symmetric l×l matrix, largest first; vectors as columns of an l×l row-major matrix. */
-function symmetricEigen(a: Float64Array, l: number): { values: Float64Array; vectors: Float64Array } {
-  const m = new Matrix(l, l);
-  for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) m.set(i, j, (a[i * l + j]! + a[j * l + i]!) / 2);
-  const evd = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-  const vals = evd.realEigenvalues;
-  const vecs = evd.eigenvectorMatrix;
-  const order = vals.map((_, i) => i).sort((x, y) => vals[y]! - vals[x]! || x - y);
-  const values = Float64Array.from(order, (i) => vals[i]!);
-  const vectors = new Float64Array(l * l);
-  order.forEach((src, dst) => {
-    for (let r = 0; r < l; r++) vectors[r * l + dst] = vecs.get(r, src);
-  });
-  return { values, vectors };
-}
 
 /** Σ_j var(column j) of a sparse matrix (ddof 0), as scikit-learn's mean_variance_axis(X, 0) summed. */
 export function totalColumnVariance(x: CsrMatrix): number {
@@ -175,7 +129,7 @@ export class TruncatedSvd {
       if (it > 0) await nextTick();
       throwIfCancelled(opts.signal, "truncated SVD");
       y = gram(y, l);
-      orthonormalize(y, m, l);
+      orthonormalizeColumns(y, m, l);
       opts.onProgress?.(it + 1, steps, it === 0 ? "range" : "power iteration");
     }
     await nextTick();

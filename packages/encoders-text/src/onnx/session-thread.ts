@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import type { SessionWorkerData, WireTensor } from "./session-worker.js";
+import { workerUrl } from "@latentflow/core";
 
 /** The part of an onnxruntime-node InferenceSession the sentence encoder uses. */
 export interface SessionLike {
@@ -20,10 +21,6 @@ interface SessionMeta {
   outputMetadata: InferenceSession.ValueMetadata[];
 }
 
-// Workers need compiled JavaScript: from the TypeScript sources (tests) use the built worker in dist/.
-function workerUrl(): URL {
-  return import.meta.url.endsWith(".ts") ? new URL("../../dist/onnx/session-worker.js", import.meta.url) : new URL("./session-worker.js", import.meta.url);
-}
 
 /**
  * An InferenceSession living on a worker thread: `run` sends the feeds over (their buffers transferred,
@@ -67,7 +64,7 @@ export class ThreadSession implements SessionLike {
   static create(modelPath: string, options: InferenceSession.SessionOptions): Promise<ThreadSession> {
     const data: SessionWorkerData = { modelPath, options };
     // --input-type (node -e scripts) is refused by workers started from a file.
-    const worker = new Worker(workerUrl(), { workerData: data, execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")) });
+    const worker = new Worker(workerUrl(import.meta.url, "session-worker.js"), { workerData: data, execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")) });
     return new Promise((resolve, reject) => {
       const onMessage = (msg: { ready?: boolean; error?: string } & SessionMeta) => {
         if (msg.ready === undefined) return;

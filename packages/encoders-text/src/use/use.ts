@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { LatentflowError, type Space, throwIfCancelled, type Encoder, type EncodeOptions } from "@latentflow/core";
+import { LatentflowError, type Space, throwIfCancelled, type Encoder, type EncodeOptions, workerUrl } from "@latentflow/core";
 import { assertLive, assertTexts, textSpace, } from "../encoder.js";
 import { VERSION } from "../version.js";
 import { USE_BACKENDS, UseGraph, resolveBackend, type ResolvedUseBackend, type UseBackend } from "./graph.js";
@@ -59,10 +59,6 @@ class ThreadLane implements Lane {
   }
 }
 
-// Workers need compiled JavaScript: from the TypeScript sources (tests) use the built worker in dist/.
-function workerUrl(): URL {
-  return import.meta.url.endsWith(".ts") ? new URL("../../dist/use/use-worker.js", import.meta.url) : new URL("./use-worker.js", import.meta.url);
-}
 
 interface Pending {
   resolve: (data: Float32Array) => void;
@@ -95,7 +91,7 @@ class WorkerLane implements Lane {
   /** Starts a worker and waits until its model is loaded. */
   static start(data: UseWorkerData): Promise<WorkerLane> {
     // --input-type (node -e scripts) is refused by workers started from a file.
-    const worker = new Worker(workerUrl(), { workerData: data, execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")) });
+    const worker = new Worker(workerUrl(import.meta.url, "use-worker.js"), { workerData: data, execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")) });
     return new Promise((resolve, reject) => {
       const onReady = (msg: { ready?: boolean; error?: string }) => {
         if (msg.ready === undefined) return;

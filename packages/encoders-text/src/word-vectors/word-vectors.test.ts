@@ -3,20 +3,12 @@ import { describe, expect, it } from "vitest";
 import { loadGlove } from "../glove/glove.js";
 import { wordTokens } from "./tokenize.js";
 import { WordVectors } from "./word-vectors.js";
+import { errorOf } from "@latentflow/core/testing";
 
 // The real GloVe 6B 100-d vectors (converted once into the user cache dir; later loads take < 1 s).
 const wv = await loadGlove();
 
 const cos = (a: Float32Array, b: Float32Array): number => 1 - cosineDistance(a, b);
-
-function errorOf(f: () => unknown): { code?: string; data?: Record<string, unknown>; message: string } {
-  try {
-    f();
-  } catch (e) {
-    return e as { code?: string; data?: Record<string, unknown>; message: string };
-  }
-  throw new Error("expected a throw");
-}
 
 describe("WordVectors on GloVe 6B 100-d", () => {
   it("keeps GloVe's frequency order", () => {

@@ -9,16 +9,8 @@ import { mobyDickSentences } from "./corpus-reference.js";
 import { textsCorpus } from "./corpus.js";
 import { encodeWord2VecFormat, formatFloat32, loadWord2VecFormat, saveWord2VecFormat } from "./format.js";
 import { trainWord2Vec } from "./word2vec.js";
+import { rejectionOf } from "@latentflow/core/testing";
 
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isLatentflowError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
 
 const space = textSpace({ id: "tiny", dim: 2, normalized: false, producer: "test", version: "1" });
 const tiny = new WordVectors({ words: ["the", "naïve"], vectors: new Float32Array([0.5, -1.25, 0.1, 3]), space });
@@ -116,15 +108,15 @@ describe("word2vec formats", () => {
     ];
     for (const [name, content, re, binary] of cases) {
       await writeFile(join(dir, name), content);
-      const e = await errorOf(loadWord2VecFormat(join(dir, name), { binary: binary ?? false }));
+      const e = await rejectionOf(loadWord2VecFormat(join(dir, name), { binary: binary ?? false }));
       expect(e.code, name).toBe("E_FORMAT");
       expect(e.message, name).toMatch(re);
       expect(e.message, name).toContain(name);
     }
-    expect((await errorOf(loadWord2VecFormat(join(dir, "nope.txt")))).code).toBe("E_NOT_FOUND");
-    expect((await errorOf(loadWord2VecFormat(join(dir, "crlf.txt"), { limit: -1 }))).code).toBe("E_PARAM");
+    expect((await rejectionOf(loadWord2VecFormat(join(dir, "nope.txt")))).code).toBe("E_NOT_FOUND");
+    expect((await rejectionOf(loadWord2VecFormat(join(dir, "crlf.txt"), { limit: -1 }))).code).toBe("E_PARAM");
     const spaced = new WordVectors({ words: ["new york"], vectors: new Float32Array(2), space });
-    expect((await errorOf(saveWord2VecFormat(spaced, join(dir, "x.txt")))).code).toBe("E_PARAM");
+    expect((await rejectionOf(saveWord2VecFormat(spaced, join(dir, "x.txt")))).code).toBe("E_PARAM");
   });
 
   it("the trained table is a word-vectors model artifact that loads back with its counts", () => {

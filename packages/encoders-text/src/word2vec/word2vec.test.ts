@@ -8,16 +8,8 @@ import { brownSentences, mobyDickSentences } from "./corpus-reference.js";
 import { jsonlCorpus, textFileCorpus, textsCorpus } from "./corpus.js";
 import { defaultTokenize } from "./tokenize.js";
 import { fillAliasTable, trainWord2Vec, type Word2VecOptions } from "./word2vec.js";
+import { rejectionOf } from "@latentflow/core/testing";
 
-async function errorOf(p: Promise<unknown> | (() => unknown)): Promise<{ code: string; message: string }> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (e) {
-    if (isLatentflowError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
 
 /** Mean share of a group's words among each member's 10 nearest neighbours (within the `restrict` most frequent words). */
 function groupPrecision(wv: WordVectors, group: string[], restrict: number): number {
@@ -158,25 +150,25 @@ describe("trainWord2Vec", () => {
     for await (const s of jsonlCorpus(path, "text", { bufferSize: 100 }).sentences()) seen.push(s);
     expect(seen).toEqual(brownHead);
     await writeFile(path, `${JSON.stringify({ text: "fine" })}\n${JSON.stringify({ body: "no text" })}\n`);
-    const e = await errorOf(trainWord2Vec(jsonlCorpus(path, "text"), quick));
+    const e = await rejectionOf(trainWord2Vec(jsonlCorpus(path, "text"), quick));
     expect(e.code).toBe("E_CORPUS");
     expect(e.message).toContain(`${path}:2`);
     await writeFile(path, "{ not json\n");
-    expect((await errorOf(trainWord2Vec(jsonlCorpus(path, "text"), quick))).message).toMatch(/:1: expected a JSON object/);
+    expect((await rejectionOf(trainWord2Vec(jsonlCorpus(path, "text"), quick))).message).toMatch(/:1: expected a JSON object/);
   });
 
   it("refuses bad input with clear errors", async () => {
-    expect((await errorOf(trainWord2Vec(textFileCorpus(join(dir, "missing.txt")), quick))).code).toBe("E_CORPUS");
-    const empty = await errorOf(trainWord2Vec(textsCorpus(["... 123 !!", ""]), quick));
+    expect((await rejectionOf(trainWord2Vec(textFileCorpus(join(dir, "missing.txt")), quick))).code).toBe("E_CORPUS");
+    const empty = await rejectionOf(trainWord2Vec(textsCorpus(["... 123 !!", ""]), quick));
     expect(empty.code).toBe("E_EMPTY_VOCAB");
     expect(empty.message).toMatch(/0 tokens/);
-    expect((await errorOf(trainWord2Vec(textsCorpus(["a rare word"]), { minCount: 2 }))).code).toBe("E_EMPTY_VOCAB");
+    expect((await rejectionOf(trainWord2Vec(textsCorpus(["a rare word"]), { minCount: 2 }))).code).toBe("E_EMPTY_VOCAB");
     for (const bad of [{ vectorSize: 0 }, { window: 1.5 }, { sample: 1 }, { model: "glove" as "cbow" }, { minAlpha: 1 }, { threads: 0 }]) {
-      const e = await errorOf(trainWord2Vec(textsCorpus(brownHead), { ...quick, ...bad }));
+      const e = await rejectionOf(trainWord2Vec(textsCorpus(brownHead), { ...quick, ...bad }));
       expect(e.code).toBe("E_PARAM");
       expect(e.message).toContain(Object.keys(bad)[0]);
     }
-    expect((await errorOf(trainWord2Vec(textsCorpus([1 as unknown as string]), quick))).code).toBe("E_CORPUS");
+    expect((await rejectionOf(trainWord2Vec(textsCorpus([1 as unknown as string]), quick))).code).toBe("E_CORPUS");
   });
 
   it("splits sentences longer than 10,000 words (and chunks) without losing a word", async () => {
@@ -192,7 +184,7 @@ describe("trainWord2Vec", () => {
   it("stops with E_CANCELLED when aborted mid-training", async () => {
     const ac = new AbortController();
     const p = trainWord2Vec(textsCorpus(moby), { ...quick, epochs: 50 }, { signal: ac.signal, onProgress: (done) => done > 0 && ac.abort() });
-    expect((await errorOf(p)).code).toBe("E_CANCELLED");
+    expect((await rejectionOf(p)).code).toBe("E_CANCELLED");
   });
 
   it("prunes the rarest words while counting when maxVocabSize is set", async () => {

@@ -2,15 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { LatentflowError, type Metric } from "@latentflow/core";
+import { LatentflowError, type Metric, workerUrl } from "@latentflow/core";
 import type { NativeHnsw } from "./native.js";
 import type { WorkerReply, WorkerRequest } from "./search-worker.js";
 
-// Workers need compiled JavaScript: when this module runs from its TypeScript source (tests), use the
-// built worker in the package's dist output.
-function workerUrl(): URL {
-  return import.meta.url.endsWith(".ts") ? new URL("../../dist/hnsw/search-worker.js", import.meta.url) : new URL("./search-worker.js", import.meta.url);
-}
 
 interface Pending {
   resolve: (r: WorkerReply) => void;
@@ -95,7 +90,7 @@ export class SearchPool {
     this.workers.length = 0;
     this.loaded = -1;
     for (let i = 0; i < count; i++) {
-      const w = new Worker(workerUrl());
+      const w = new Worker(workerUrl(import.meta.url, "search-worker.js"));
       w.on("message", (r: WorkerReply) => {
         const p = this.pending.get(r.id);
         if (!p) return;

@@ -1,4 +1,5 @@
 import {
+  fail,
   LatentflowError,
   assertFinite,
   defineSpace,
@@ -32,9 +33,6 @@ interface Fitted {
   pairs: number;
 }
 
-function fail(code: string, message: string, hint?: string): never {
-  throw new LatentflowError(code, message, hint ? { hint } : {});
-}
 
 function centre(vs: VectorSet, rows: number[]): { mean: Float64Array; scale: number; x: Matrix } {
   const d = vs.space.dim;

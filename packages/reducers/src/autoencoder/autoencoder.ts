@@ -1,4 +1,5 @@
 import {
+  fail,
   LatentflowError,
   assertFinite,
   assertSameSpace,
@@ -52,9 +53,6 @@ const PREDICT_BATCH = 1024;
 
 type Tf = typeof TF;
 
-function fail(code: string, message: string, hint?: string, data?: Record<string, unknown>): never {
-  throw new LatentflowError(code, message, { ...(hint ? { hint } : {}), ...(data ? { data } : {}) });
-}
 
 /** Makes `backend` the active tfjs backend; returns tfjs. */
 async function useBackend(backend: AutoencoderBackend): Promise<Tf> {

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { workerUrl } from "@latentflow/core";
 
 /** Rows transposed per step of Xᵀ·Y: float32 partial sums over this many rows, float64 across steps. */
 export const CHUNK = 256;
@@ -119,10 +120,6 @@ export function runDenseTask(ex: DenseExports, t: DenseTask): void {
   }
 }
 
-// Workers need compiled JavaScript: from the TypeScript sources (tests) use the built worker in dist/.
-function workerUrl(): URL {
-  return import.meta.url.endsWith(".ts") ? new URL("../../dist/linalg/dense-worker.js", import.meta.url) : new URL("./dense-worker.js", import.meta.url);
-}
 
 interface Pending {
   resolve: () => void;
@@ -139,7 +136,7 @@ class DensePool {
 
   ensureWorkers(count: number): void {
     while (this.workers.length < count) {
-      const w = new Worker(workerUrl(), { workerData: { module: denseModule(), memory: this.memory } });
+      const w = new Worker(workerUrl(import.meta.url, "dense-worker.js"), { workerData: { module: denseModule(), memory: this.memory } });
       w.on("message", (msg: { id: number; error?: string }) => {
         const p = this.pending.get(msg.id);
         if (!p) return;

@@ -1,4 +1,4 @@
-import { LatentflowError, assertFinite, createRng, type VectorSet } from "@latentflow/core";
+import { fail, LatentflowError, assertFinite, createRng, type VectorSet } from "@latentflow/core";
 import { exactKnn } from "@latentflow/core/kernels";
 import { withCentered } from "../linalg/dense.js";
 
@@ -40,9 +40,6 @@ export interface QualityReport {
   metric: "l2" | "cosine";
 }
 
-function fail(code: string, message: string, hint?: string): never {
-  throw new LatentflowError(code, message, hint ? { hint } : {});
-}
 
 function checkPair(high: VectorSet, low: VectorSet, k: number): void {
   const n = high.ids.length;

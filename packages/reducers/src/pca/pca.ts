@@ -1,4 +1,5 @@
 import {
+  fail,
   LatentflowError,
   assertFinite,
   assertSameSpace,
@@ -14,9 +15,9 @@ import {
   type Reducer,
 } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { withCentered, type CenteredData } from "../linalg/dense.js";
 import { VERSION } from "../version.js";
+import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
 
 export type PcaSolver = "auto" | "exact" | "randomized";
 
@@ -47,42 +48,6 @@ const FORMAT = "1";
 /** Below this many multiply-adds the products run as float64 JavaScript loops, above in the wasm kernel. */
 const SMALL_WORK = 2e7;
 
-function fail(code: string, message: string, hint?: string, data?: Record<string, unknown>): never {
-  throw new LatentflowError(code, message, { ...(hint ? { hint } : {}), ...(data ? { data } : {}) });
-}
-
-/** Orthonormalises the p columns of a d×p row-major matrix in place (modified Gram–Schmidt, twice). */
-function orthonormalize(z: Float64Array, d: number, p: number): void {
-  for (let pass = 0; pass < 2; pass++) {
-    for (let j = 0; j < p; j++) {
-      for (let i = 0; i < j; i++) {
-        let dot = 0;
-        for (let r = 0; r < d; r++) dot += z[r * p + i]! * z[r * p + j]!;
-        for (let r = 0; r < d; r++) z[r * p + j]! -= dot * z[r * p + i]!;
-      }
-      let nn = 0;
-      for (let r = 0; r < d; r++) nn += z[r * p + j]! ** 2;
-      const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
-      for (let r = 0; r < d; r++) z[r * p + j]! *= inv;
-    }
-  }
-}
-
-/** Eigenpairs of a symmetric p×p matrix, largest first: values and vectors as columns (p×p row-major). */
-function symmetricEigen(a: Float64Array, p: number): { values: Float64Array; vectors: Float64Array } {
-  const m = new Matrix(p, p);
-  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) m.set(i, j, (a[i * p + j]! + a[j * p + i]!) / 2);
-  const evd = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-  const vals = evd.realEigenvalues;
-  const vecs = evd.eigenvectorMatrix;
-  const order = vals.map((_, i) => i).sort((x, y) => vals[y]! - vals[x]! || x - y);
-  const values = Float64Array.from(order, (i) => vals[i]!);
-  const vectors = new Float64Array(p * p);
-  order.forEach((src, dst) => {
-    for (let r = 0; r < p; r++) vectors[r * p + dst] = vecs.get(r, src);
-  });
-  return { values, vectors };
-}
 
 /** Column means in float64. */
 function columnMeans(x: Float32Array, n: number, d: number): Float64Array {
@@ -299,12 +264,12 @@ export class Pca implements Reducer {
     const rng = createRng(`pca:${this.options.seed}`);
     let z: Float64Array = new Float64Array(d * l);
     for (let i = 0; i < z.length; i++) z[i] = rng.normal();
-    orthonormalize(z, d, l);
+    orthonormalizeColumns(z, d, l);
     const steps = q + 2;
     for (let it = 0; it <= q; it++) {
       throwIfCancelled(opts.signal, "PCA");
       z = await c.covTimes(z, l);
-      orthonormalize(z, d, l);
+      orthonormalizeColumns(z, d, l);
       opts.onProgress?.(it + 1, steps, "power iteration");
     }
     // Rayleigh–Ritz: eigenpairs of Zᵀ(XcᵀXc)Z rotate Z onto the principal directions.

@@ -1,25 +1,8 @@
 // The leading principal components of the input by block power (subspace) iteration, enough to start
 // t-SNE from the data's main directions. Only a handful of components are wanted, so this is a few
 // passes over X rather than a full decomposition.
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { orthonormalizeRows, symmetricEigen } from "@latentflow/linalg";
 import type { Rng } from "@latentflow/core";
-
-/** Orthonormalises the r columns of V (stored as r rows of length D) in place, modified Gram-Schmidt. */
-function orthonormalize(V: Float64Array, r: number, D: number): void {
-  for (let a = 0; a < r; a++) {
-    const va = V.subarray(a * D, (a + 1) * D);
-    for (let b = 0; b < a; b++) {
-      const vb = V.subarray(b * D, (b + 1) * D);
-      let dot = 0;
-      for (let t = 0; t < D; t++) dot += va[t] * vb[t];
-      for (let t = 0; t < D; t++) va[t] -= dot * vb[t];
-    }
-    let norm = 0;
-    for (let t = 0; t < D; t++) norm += va[t] * va[t];
-    norm = Math.sqrt(norm) || 1;
-    for (let t = 0; t < D; t++) va[t] /= norm;
-  }
-}
 
 /**
  * Scores of the rows of X (n×D, row-major) on its first `k` principal components (n×k, row-major),
@@ -32,7 +15,7 @@ export function pcaScores(X: Float32Array, n: number, D: number, k: number, rng:
   for (let t = 0; t < D; t++) mean[t] /= n;
   const V = new Float64Array(r * D);
   for (let i = 0; i < V.length; i++) V[i] = rng.normal();
-  orthonormalize(V, r, D);
+  orthonormalizeRows(V, r, D, 1);
   const U = new Float64Array(n * r);
   const meanDot = new Float64Array(r);
   // U = (X − mean) V
@@ -68,28 +51,24 @@ export function pcaScores(X: Float32Array, n: number, D: number, k: number, rng:
       }
     }
     for (let a = 0; a < r; a++) for (let t = 0; t < D; t++) V[a * D + t] -= mean[t] * colSum[a];
-    orthonormalize(V, r, D);
+    orthonormalizeRows(V, r, D, 1);
   }
   project();
   // Rayleigh-Ritz: rotate the subspace onto the eigenvectors of Uᵀ U.
-  const M = new Matrix(r, r);
+  const M = new Float64Array(r * r);
   for (let a = 0; a < r; a++) {
     for (let b = a; b < r; b++) {
       let s = 0;
       for (let i = 0; i < n; i++) s += U[i * r + a] * U[i * r + b];
-      M.set(a, b, s);
-      M.set(b, a, s);
+      M[a * r + b] = s;
+      M[b * r + a] = s;
     }
   }
-  const evd = new EigenvalueDecomposition(M, { assumeSymmetric: true });
-  const values = evd.realEigenvalues;
-  const vectors = evd.eigenvectorMatrix;
-  const order = values.map((_, i) => i).sort((a, b) => values[b] - values[a]);
+  const { vectors } = symmetricEigen(M, r);
   const out = new Float64Array(n * k);
   for (let c = 0; c < k; c++) {
-    const e = order[c];
     const w = new Float64Array(r);
-    for (let a = 0; a < r; a++) w[a] = vectors.get(a, e);
+    for (let a = 0; a < r; a++) w[a] = vectors[a * r + c];
     // Sign: the loading (component in input coordinates) of largest magnitude is positive.
     let best = 0;
     let bestAbs = -1;

@@ -5,16 +5,12 @@
 // that splits the points the same way (same `threads`).
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { LatentflowError } from "@latentflow/core";
+import { LatentflowError, workerUrl } from "@latentflow/core";
 import type { SparseP } from "./affinities.js";
 import type { WorkerInit, WorkerReply, WorkerStep } from "./bh-worker.js";
 import { attraction, combine, GROUP, pLogP, type GradientInfo } from "./gradient.js";
 import { bhRepulsionGrouped, InteractionList, QuadTree, STACK_SIZE } from "./quadtree.js";
 
-// Workers need compiled JavaScript: when this module runs from its TypeScript source (tests), use the build.
-function workerUrl(): URL {
-  return import.meta.url.endsWith(".ts") ? new URL("../../dist/tsne/bh-worker.js", import.meta.url) : new URL("./bh-worker.js", import.meta.url);
-}
 
 function sharedCopy<T extends Float64Array | Int32Array>(a: T): T {
   const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
@@ -88,7 +84,7 @@ export class ThreadedTsneGradient {
   /** Starts threads − 1 workers (threads defaults to the machine's cores). */
   static async create(P: SparseP, n: number, theta: number, threads?: number): Promise<ThreadedTsneGradient> {
     const t = Math.max(1, threads ?? availableParallelism());
-    const workers = Array.from({ length: t - 1 }, () => new Worker(workerUrl()));
+    const workers = Array.from({ length: t - 1 }, () => new Worker(workerUrl(import.meta.url, "bh-worker.js")));
     return new ThreadedTsneGradient(P, n, theta, workers);
   }
 

@@ -7,13 +7,7 @@ import { exactRepulsion, TsneGradient } from "./gradient.js";
 import { ThreadedTsneGradient } from "./threads.js";
 import { Tsne } from "./tsne.js";
 import { exactKnn } from "@latentflow/core/kernels";
-
-function code(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => "resolved",
-    (e: { code?: string; name?: string }) => e?.code ?? e?.name ?? String(e),
-  );
-}
+import { codeOf } from "@latentflow/core/testing";
 
 /** P of a vector set as the fit computes it (k nearest, perplexity-calibrated, symmetrised). */
 async function affinities(vs: VectorSet, perplexity: number) {
@@ -154,24 +148,24 @@ describe("t-SNE model", () => {
     const q = mnist("train", 0, 50);
     expect(Array.from((await loaded.transform(q)).data)).toEqual(Array.from((await t.transform(q)).data));
     const slim = Tsne.load(t.save({ trainingData: false }));
-    expect(await code(slim.transform(q))).toBe("E_NOT_SUPPORTED");
+    expect(await codeOf(slim.transform(q))).toBe("E_NOT_SUPPORTED");
     expect(() => Tsne.load({ ...art, kind: "reducers/umap" })).toThrow(expect.objectContaining({ code: "E_ARTIFACT_KIND" }));
   });
 
   it("refuses bad input with clear errors", async () => {
     const vs = mnist("t10k", 0, 100);
     const t = new Tsne({ nIter: 50, perplexity: 10 });
-    expect(await code(t.transform(vs))).toBe("E_NOT_FITTED");
+    expect(await codeOf(t.transform(vs))).toBe("E_NOT_FITTED");
     await t.fit(vs);
     const otherSpace = defineSpace({ ...pixels, id: "pixels/other" });
-    expect(await code(t.transform({ ...vs, space: otherSpace }))).toBe("E_SPACE_MISMATCH");
+    expect(await codeOf(t.transform({ ...vs, space: otherSpace }))).toBe("E_SPACE_MISMATCH");
     const nan = { ...vs, data: vs.data.slice() };
     nan.data[123] = Number.NaN;
-    expect(await code(new Tsne().fit(nan))).toBe("E_NOT_FINITE");
-    expect(await code(t.transform(nan))).toBe("E_NOT_FINITE");
+    expect(await codeOf(new Tsne().fit(nan))).toBe("E_NOT_FINITE");
+    expect(await codeOf(t.transform(nan))).toBe("E_NOT_FINITE");
     const tooBig = new Tsne({ perplexity: 100 }).fit(vs);
     await expect(tooBig).rejects.toThrow(/perplexity must be less than the number of points; expected perplexity < 100, found 100/);
-    expect(await code(new Tsne({ perplexity: 100 }).fit(vs))).toBe("E_TOO_FEW_POINTS");
+    expect(await codeOf(new Tsne({ perplexity: 100 }).fit(vs))).toBe("E_TOO_FEW_POINTS");
     expect(() => new Tsne({ method: "barnes_hut", dimensions: 3 })).toThrow(expect.objectContaining({ code: "E_PARAM" }));
     expect(() => new Tsne({ perplexity: -1 })).toThrow(expect.objectContaining({ code: "E_PARAM" }));
     const ac = new AbortController();

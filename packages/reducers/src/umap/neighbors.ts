@@ -2,7 +2,7 @@
 // n²·d makes that too slow — exact kNN in a PCA projection of the data (randomized subspace iteration).
 import { createRng } from "@latentflow/core";
 import { exactKnn } from "@latentflow/core/kernels";
-import { symmetricEigen } from "./spectral.js";
+import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
 
 /** An orthonormal basis of the leading principal subspace: `basis` is dim×l row-major, columns by decreasing variance. */
 export interface Projection {
@@ -34,23 +34,6 @@ function projectRows(x: Float32Array, rows: Int32Array | null, m: number, dim: n
   return y;
 }
 
-/** Orthonormalises the columns of a row-major r×l matrix in place (modified Gram–Schmidt, twice). */
-function orthonormalise(a: Float64Array, r: number, l: number): void {
-  for (let pass = 0; pass < 2; pass++) {
-    for (let c = 0; c < l; c++) {
-      for (let p = 0; p < c; p++) {
-        let d = 0;
-        for (let i = 0; i < r; i++) d += a[i * l + c]! * a[i * l + p]!;
-        for (let i = 0; i < r; i++) a[i * l + c] = a[i * l + c]! - d * a[i * l + p]!;
-      }
-      let s = 0;
-      for (let i = 0; i < r; i++) s += a[i * l + c]! ** 2;
-      s = Math.sqrt(s) || 1;
-      for (let i = 0; i < r; i++) a[i * l + c] = a[i * l + c]! / s;
-    }
-  }
-}
-
 /**
  * The leading `l` principal directions of the rows of x (n×dim), by randomized subspace iteration on up
  * to `sampleRows` evenly spaced rows, refined by Rayleigh–Ritz so columns come out ordered.
@@ -68,7 +51,7 @@ export function principalProjection(x: Float32Array, n: number, dim: number, l: 
   const lp = Math.min(dim, l + 10);
   let q: Float64Array = new Float64Array(dim * lp);
   for (let i = 0; i < q.length; i++) q[i] = rng.normal();
-  orthonormalise(q, dim, lp);
+  orthonormalizeColumns(q, dim, lp);
   let y: Float64Array = new Float64Array(0);
   for (let it = 0; it < iterations; it++) {
     y = projectRows(x, rows, s, dim, mean, q, lp);
@@ -87,7 +70,7 @@ export function principalProjection(x: Float32Array, n: number, dim: number, l: 
       }
     }
     for (let f = 0; f < dim; f++) for (let c = 0; c < lp; c++) next[f * lp + c] = next[f * lp + c]! - mean[f]! * colSum[c]!;
-    orthonormalise(next, dim, lp);
+    orthonormalizeColumns(next, dim, lp);
     q = next;
   }
   y = projectRows(x, rows, s, dim, mean, q, lp);

@@ -3,6 +3,7 @@
 // D^-1/2 W D^-1/2 by Lanczos with full reorthogonalisation, the trivial vector D^1/2·1 deflated.
 import type { Rng } from "@latentflow/core";
 import type { Csr } from "./fuzzy-set.js";
+import { symmetricEigen } from "@latentflow/linalg";
 
 /** Number of connected components of a symmetric graph (union–find). */
 export function connectedComponents(g: Csr): number {
@@ -26,46 +27,6 @@ export function connectedComponents(g: Csr): number {
     }
   }
   return count;
-}
-
-/** Eigen-decomposition of a small symmetric matrix (row-major m×m) by cyclic Jacobi; eigenvectors in columns of `vectors`. */
-export function symmetricEigen(matrix: Float64Array, m: number): { values: Float64Array; vectors: Float64Array } {
-  const A = Float64Array.from(matrix);
-  const V = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) V[i * m + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < m; p++) for (let q = p + 1; q < m; q++) off += A[p * m + q]! ** 2;
-    if (off < 1e-22) break;
-    for (let p = 0; p < m; p++) {
-      for (let q = p + 1; q < m; q++) {
-        const apq = A[p * m + q]!;
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (A[q * m + q]! - A[p * m + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < m; k++) {
-          const akp = A[k * m + p]!, akq = A[k * m + q]!;
-          A[k * m + p] = c * akp - s * akq;
-          A[k * m + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < m; k++) {
-          const apk = A[p * m + k]!, aqk = A[q * m + k]!;
-          A[p * m + k] = c * apk - s * aqk;
-          A[q * m + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < m; k++) {
-          const vkp = V[k * m + p]!, vkq = V[k * m + q]!;
-          V[k * m + p] = c * vkp - s * vkq;
-          V[k * m + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(m);
-  for (let i = 0; i < m; i++) values[i] = A[i * m + i]!;
-  return { values, vectors: V };
 }
 
 /**

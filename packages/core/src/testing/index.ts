@@ -1,0 +1,1 @@
+export { codeOf, errorOf, rejectionOf } from "./errors.js";

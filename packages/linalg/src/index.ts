@@ -1,0 +1,3 @@
+// Public API of @latentflow/linalg.
+export { symmetricEigen } from "./eigen.js";
+export { orthonormalizeColumns, orthonormalizeRows } from "./orthonormalize.js";
