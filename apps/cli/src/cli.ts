@@ -24,7 +24,7 @@ import {
 } from "@latentflow/core";
 import { writeItemFiles, writeProjector } from "@latentflow/core/io";
 import { dashboardModule, fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
-import { loadPlugins } from "./plugins.js";
+import { loadPlugins, type PluginBases } from "@latentflow/core/plugins";
 import { createReporter, type OutputMode } from "./progress.js";
 import { renderOutput } from "./show.js";
 import { onStopSignals } from "./signals.js";
@@ -45,7 +45,15 @@ function home(opts: { home?: string }): { store: FsArtifactStore; runs: FsRunSto
   return { dir, store: new FsArtifactStore(resolve(dir, "store")), runs: new FsRunStore(resolve(dir, "runs")) };
 }
 
-/** Reads, parses, loads the plugins it names, and validates a pipeline file. */
+/**
+ * Where plugins come from: this CLI's own installation, then the project the user runs in. Never the
+ * pipeline file's folder: a pipeline chooses among installed plugins, it cannot bring its own.
+ */
+export function pluginBases(): PluginBases {
+  return [import.meta.url, process.cwd()];
+}
+
+/** Reads, parses, loads the plugins it names or uses, and validates a pipeline file. */
 export async function preparePipeline(file: string, extraPlugins: string[] = []): Promise<{ plan: Plan; registry: PluginRegistry }> {
   const abs = resolve(file);
   let text: string;
@@ -57,7 +65,11 @@ export async function preparePipeline(file: string, extraPlugins: string[] = [])
   // Plugins named in the file must be loaded before its steps can be checked; the file is then checked
   // whole, so one report lists every problem.
   const { spec } = parsePipelinePartial(text, abs);
-  const registry = await loadPlugins([...(spec?.plugins ?? []).map((p) => p.name), ...extraPlugins], abs);
+  const registry = await loadPlugins({
+    from: pluginBases(),
+    packages: [...(spec?.plugins ?? []).map((p) => ({ name: p.name, loc: p.loc })), ...extraPlugins],
+    uses: (spec?.steps ?? []).map((s) => s.uses.slice(0, Math.max(0, s.uses.indexOf("/")))).filter(Boolean),
+  });
   const plan = loadPipelineText(text, abs, registry, resolve(abs, ".."));
   return { plan, registry };
 }
@@ -253,7 +265,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     program
       .command("worker")
       .description("take step jobs from Redis and run them (one process of a worker fleet)")
-      .option("--plugins <names...>", "plugin packages this worker runs (core is always in); comma or space separated", [])
+      .option("--plugins <names...>", "plugin packages this worker runs (core is always in; default: every installed plugin); comma or space separated", [])
       .option("--queues <names...>", "queues to take jobs from (default: default)")
       .option("--concurrency <n>", "jobs at once per queue", (v) => Number.parseInt(v, 10), 1)
       .option("--lock-duration <ms>", "a job whose worker stops renewing its lock this long goes to another worker", (v) => Number.parseInt(v, 10))
@@ -262,7 +274,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   ).action(async (opts: FleetOptions & { plugins: string[]; queues?: string[]; concurrency: number; lockDuration?: number; stalledInterval?: number; verbose?: boolean }) => {
     const q = await queueModule();
     const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
-    const registry = await loadPlugins(list(opts.plugins), resolve("package.json"));
+    const named = list(opts.plugins);
+    const registry = await loadPlugins({ from: pluginBases(), packages: named, all: named.length === 0, onWarning: (m) => io.stderr(`${m}\n`) });
     // Heard from the start: a first signal stops gracefully (or stops the start), a second exits at once.
     const starting = new AbortController();
     let stop: () => void = () => starting.abort();
@@ -380,7 +393,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description("print the JSON Schema of pipeline files for the installed plugins")
     .option("--plugins <names...>", "extra plugin packages to include")
     .action(async (opts: { plugins?: string[] }) => {
-      const registry = await loadPlugins(opts.plugins ?? [], resolve("pipeline.yaml"));
+      const registry = await loadPlugins({ from: pluginBases(), packages: opts.plugins ?? [], all: true, onWarning: (m) => io.stderr(`${m}\n`) });
       io.stdout(`${JSON.stringify(pipelineJsonSchema(registry), null, 2)}\n`);
     });
 
@@ -391,7 +404,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option("--plugins <names...>", "extra plugin packages to load")
     .option("--json", "as JSON")
     .action(async (only: string | undefined, opts: { plugins?: string[]; json?: boolean }) => {
-      const registry = await loadPlugins(opts.plugins ?? [], resolve("pipeline.yaml"));
+      const registry = await loadPlugins({ from: pluginBases(), packages: opts.plugins ?? [], all: true, onWarning: (m) => io.stderr(`${m}\n`) });
       const steps = registry.list().flatMap((p) =>
         p.steps.map((s) => ({
           uses: `${p.name}/${s.name}`,
