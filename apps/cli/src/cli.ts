@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import {
   FsArtifactStore,
   FsRunStore,
+  isRunId,
   LatentflowError,
   LocalExecutor,
   loadArtifactValue,
@@ -11,6 +12,7 @@ import {
   parsePipelinePartial,
   loadPipelineText,
   pipelineJsonSchema,
+  type ArtifactManifest,
   type ArtifactStore,
   type Executor,
   type Plan,
@@ -135,18 +137,29 @@ function describeValue(value: unknown, type: string): unknown {
   return value;
 }
 
-/** The stored output `target` (step, or step.port) of a run; the error names what there is. */
-async function stepOutput(store: ArtifactStore, run: RunRecord, target: string): Promise<{ value: unknown; type: string; port: string }> {
-  const [stepId, port] = target.split(".");
-  const step = run.steps[stepId!];
+const TARGET = /^([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$/;
+
+/** The manifest of the stored output `target` (step, or step.port) of a run; the error names what there is. */
+async function stepArtifact(store: ArtifactStore, run: RunRecord, target: string): Promise<{ manifest: ArtifactManifest; port: string }> {
+  const m = TARGET.exec(target);
+  if (!m) throw new LatentflowError("E_STEP_ID", `expected a step id or step.port (letters, digits, '_' or '-'), found ${JSON.stringify(target)}`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
+  const [, stepId, port] = m;
+  // Own properties only: a step named `constructor` or `__proto__` is not a step of the run.
+  const step = Object.hasOwn(run.steps, stepId!) ? run.steps[stepId!] : undefined;
   if (!step) throw new LatentflowError("E_NOT_FOUND", `run ${run.id} has no step '${stepId}'`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
   const ports = Object.keys(step.outputs);
   const chosen = port ?? (ports.length === 1 ? ports[0] : undefined);
-  const out = chosen ? step.outputs[chosen] : undefined;
+  const out = chosen && Object.hasOwn(step.outputs, chosen) ? step.outputs[chosen] : undefined;
   if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${run.id} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
-  const m = await store.stat(out.key);
-  if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
-  return { value: await loadArtifactValue(store, m), type: m.type, port: chosen! };
+  const manifest = await store.stat(out.key);
+  if (!manifest) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
+  return { manifest, port: chosen! };
+}
+
+/** The stored output `target` (step, or step.port) of a run, loaded. */
+async function stepOutput(store: ArtifactStore, run: RunRecord, target: string): Promise<{ value: unknown; type: string; port: string }> {
+  const { manifest, port } = await stepArtifact(store, run, target);
+  return { value: await loadArtifactValue(store, manifest), type: manifest.type, port };
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -438,6 +451,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .argument("<id>")
     .action(async (id: string) => {
       const h = home(program.opts());
+      if (!isRunId(id)) {
+        throw new LatentflowError("E_ID", `expected a run id or an artifact key (letters, digits, '.', '_' or '-'), found ${JSON.stringify(id)}`, { hint: "'latentflow runs' lists runs; run records list their artifacts' keys" });
+      }
       const run = await h.runs.load(id);
       if (run) return io.stdout(`${JSON.stringify(run, null, 2)}\n`);
       if (/^[a-f0-9]{16,128}$/.test(id)) {
@@ -479,15 +495,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       const h = home(program.opts());
       const run = await h.runs.load(runId);
       if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
-      const [stepId, port] = target.split(".");
-      const step = run.steps[stepId!];
-      if (!step) throw new LatentflowError("E_NOT_FOUND", `run ${runId} has no step '${stepId}'`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
-      const ports = Object.keys(step.outputs);
-      const chosen = port ?? (ports.length === 1 ? ports[0] : undefined);
-      const out = chosen ? step.outputs[chosen] : undefined;
-      if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${runId} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
-      const m = await h.store.stat(out.key);
-      if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
+      const { manifest: m } = await stepArtifact(h.store, run, target);
       const dir = resolve(opts.to);
       const written: string[] = [];
       const asMedia = opts.format === "media" || (opts.format === "auto" && (m.type === "items" || m.type === "media"));
