@@ -324,14 +324,17 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   fleetOptions(
     program
       .command("dashboard")
-      .description("serve a bull-board page over the fleet's queues (no authentication: binds to 127.0.0.1 unless told otherwise)")
+      .description("serve a bull-board page over the fleet's queues (binds to 127.0.0.1; answers only to this machine's names; a token is optional)")
       .option("--host <host>", "interface to listen on; anything but loopback exposes the page to the network", "127.0.0.1")
+      .option("--allowed-hosts <names...>", "more host names the page answers to (e.g. the name of a proxy in front of it); others get 403")
+      .option("--token <token>", "require this token on every request (default: $LATENTFLOW_DASHBOARD_TOKEN; prefer the variable: options show in ps)")
       .option("--port <port>", "port to listen on (0: a free one)", (v) => Number.parseInt(v, 10), 3000)
       .option("--queues <names...>", "show only these queues (default: every queue found under the prefix, rescanned on reload)")
       .option("--read-only", "hide the buttons that retry, remove, pause or obliterate"),
-  ).action(async (opts: FleetOptions & { host: string; port: number; queues?: string[]; readOnly?: boolean }) => {
+  ).action(async (opts: FleetOptions & { host: string; port: number; queues?: string[]; readOnly?: boolean; allowedHosts?: string[]; token?: string }) => {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new LatentflowError("E_OPTION", `--port is a number from 0 to 65535, found '${opts.port}'`);
     const d = await dashboardModule();
+    const token = opts.token ?? (process.env.LATENTFLOW_DASHBOARD_TOKEN || undefined);
     const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     const dashboard = await d.startDashboard({
       redis: requireRedis(opts, "dashboard"),
@@ -340,9 +343,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       port: opts.port,
       ...(opts.queues ? { queues: list(opts.queues) } : {}),
       readOnly: opts.readOnly ?? false,
+      ...(opts.allowedHosts ? { allowedHosts: list(opts.allowedHosts) } : {}),
+      ...(token !== undefined ? { token } : {}),
       onWarning: (m) => io.stderr(`${m}\n`),
     });
-    io.stdout(`dashboard ${dashboard.url} (prefix ${opts.prefix}, queues: ${dashboard.queues().join(", ") || "none yet"}); Ctrl-C stops it\n`);
+    const access = token !== undefined ? "; token required: open the page once as <url>?token=<token>" : "";
+    io.stdout(`dashboard ${dashboard.url} (prefix ${opts.prefix}, queues: ${dashboard.queues().join(", ") || "none yet"}${access}); Ctrl-C stops it\n`);
     await new Promise<void>((done) => {
       const stop = () => {
         process.off("SIGINT", stop);
