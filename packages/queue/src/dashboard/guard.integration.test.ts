@@ -100,7 +100,8 @@ describe("dashboard front door: Host, Origin, token", () => {
     const token = "s3cret-token-0123456789abcdef";
     const t = await startDashboard({ redis: REDIS_URL, prefix, port: 0, token });
     try {
-      for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: `Basic ${token}` }, { Cookie: `${TOKEN_COOKIE}=wrong` }]) {
+      const bad: Record<string, string>[] = [{}, { Authorization: "Bearer wrong" }, { Authorization: `Basic ${token}` }, { Cookie: `${TOKEN_COOKIE}=wrong` }];
+      for (const headers of bad) {
         const r = await raw(t, "/api/queues", { headers });
         expect(r.status, JSON.stringify(headers)).toBe(401);
         expect(r.headers["www-authenticate"]).toMatch(/^Bearer/);
