@@ -278,7 +278,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     program
       .command("worker")
       .description("take step jobs from Redis and run them (one process of a worker fleet)")
-      .option("--plugins <names...>", "plugin packages this worker runs (core is always in; default: every installed plugin); comma or space separated", [])
+      .option("--plugins <names...>", "plugin packages this worker runs (core is always in); comma or space separated", [])
       .option("--queues <names...>", "queues to take jobs from (default: default)")
       .option("--concurrency <n>", "jobs at once per queue", (v) => Number.parseInt(v, 10), 1)
       .option("--lock-duration <ms>", "a job whose worker stops renewing its lock this long goes to another worker", (v) => Number.parseInt(v, 10))
@@ -287,8 +287,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   ).action(async (opts: FleetOptions & { plugins: string[]; queues?: string[]; concurrency: number; lockDuration?: number; stalledInterval?: number; verbose?: boolean }) => {
     const q = await queueModule();
     const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
-    const named = list(opts.plugins);
-    const registry = await loadPlugins({ from: pluginBases(), packages: named, all: named.length === 0, onWarning: (m) => io.stderr(`${m}\n`) });
+    const registry = await loadPlugins({ from: pluginBases(), packages: list(opts.plugins) });
     // Heard from the start: a first signal stops gracefully (or stops the start), a second exits at once.
     const starting = new AbortController();
     let stop: () => void = () => starting.abort();
