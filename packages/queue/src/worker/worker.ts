@@ -190,7 +190,8 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
   const log = options.log ?? silentLogger;
   const names = options.plugins.filter((p): p is string => typeof p === "string");
-  // Named packages resolve from this package's installation and the working directory only (core's one loader).
+  // Named packages resolve from this package's installation and the working directory only (core's one loader);
+  // globalThis: `process` below is the job processor.
   const loaded = names.length ? (await loadPlugins({ from: [import.meta.url, globalThis.process.cwd()], packages: names })).list() : [corePlugin];
   const registry = new PluginRegistry([...loaded, ...options.plugins.filter((p): p is Plugin => typeof p !== "string")]);
   const have = registry.list().map((p) => `${p.name}@${p.version}`);
