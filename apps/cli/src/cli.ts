@@ -140,7 +140,7 @@ function describeValue(value: unknown, type: string): unknown {
 const TARGET = /^([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$/;
 
 /** The manifest of the stored output `target` (step, or step.port) of a run; the error names what there is. */
-async function stepArtifact(store: ArtifactStore, run: RunRecord, target: string): Promise<{ manifest: ArtifactManifest; port: string }> {
+async function stepArtifact(store: ArtifactStore, run: RunRecord, target: string): Promise<{ manifest: ArtifactManifest; step: string; port: string }> {
   const m = TARGET.exec(target);
   if (!m) throw new LatentflowError("E_STEP_ID", `expected a step id or step.port (letters, digits, '_' or '-'), found ${JSON.stringify(target)}`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
   const [, stepId, port] = m;
@@ -153,7 +153,7 @@ async function stepArtifact(store: ArtifactStore, run: RunRecord, target: string
   if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${run.id} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
   const manifest = await store.stat(out.key);
   if (!manifest) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
-  return { manifest, port: chosen! };
+  return { manifest, step: stepId!, port: chosen! };
 }
 
 /** The stored output `target` (step, or step.port) of a run, loaded. */
@@ -500,7 +500,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       const h = home(program.opts());
       const run = await h.runs.load(runId);
       if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
-      const { manifest: m } = await stepArtifact(h.store, run, target);
+      const { manifest: m, step: stepId } = await stepArtifact(h.store, run, target);
       const dir = resolve(opts.to);
       const written: string[] = [];
       const asMedia = opts.format === "media" || (opts.format === "auto" && (m.type === "items" || m.type === "media"));
