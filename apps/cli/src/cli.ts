@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import {
   FsArtifactStore,
   FsRunStore,
+  isRunId,
   LatentflowError,
   LocalExecutor,
   loadArtifactValue,
@@ -11,6 +12,7 @@ import {
   parsePipelinePartial,
   loadPipelineText,
   pipelineJsonSchema,
+  type ArtifactManifest,
   type ArtifactStore,
   type Executor,
   type Plan,
@@ -24,7 +26,7 @@ import {
 } from "@latentflow/core";
 import { writeItemFiles, writeProjector } from "@latentflow/core/io";
 import { dashboardModule, fleetOptions, fleetStore, formatStatus, queueModule, requireRedis, stderrLogger, storeFromRef, type FleetOptions } from "./fleet.js";
-import { loadPlugins } from "./plugins.js";
+import { loadPlugins, type PluginBases } from "@latentflow/core/plugins";
 import { createReporter, type OutputMode } from "./progress.js";
 import { renderOutput } from "./show.js";
 import { onStopSignals } from "./signals.js";
@@ -45,7 +47,15 @@ function home(opts: { home?: string }): { store: FsArtifactStore; runs: FsRunSto
   return { dir, store: new FsArtifactStore(resolve(dir, "store")), runs: new FsRunStore(resolve(dir, "runs")) };
 }
 
-/** Reads, parses, loads the plugins it names, and validates a pipeline file. */
+/**
+ * Where plugins come from: this CLI's own installation, then the project the user runs in. Never the
+ * pipeline file's folder: a pipeline chooses among installed plugins, it cannot bring its own.
+ */
+export function pluginBases(): PluginBases {
+  return [import.meta.url, process.cwd()];
+}
+
+/** Reads, parses, loads the plugins it names or uses, and validates a pipeline file. */
 export async function preparePipeline(file: string, extraPlugins: string[] = []): Promise<{ plan: Plan; registry: PluginRegistry }> {
   const abs = resolve(file);
   let text: string;
@@ -57,7 +67,11 @@ export async function preparePipeline(file: string, extraPlugins: string[] = [])
   // Plugins named in the file must be loaded before its steps can be checked; the file is then checked
   // whole, so one report lists every problem.
   const { spec } = parsePipelinePartial(text, abs);
-  const registry = await loadPlugins([...(spec?.plugins ?? []).map((p) => p.name), ...extraPlugins], abs);
+  const registry = await loadPlugins({
+    from: pluginBases(),
+    packages: [...(spec?.plugins ?? []).map((p) => ({ name: p.name, loc: p.loc })), ...extraPlugins],
+    uses: (spec?.steps ?? []).map((s) => s.uses.slice(0, Math.max(0, s.uses.indexOf("/")))).filter(Boolean),
+  });
   const plan = loadPipelineText(text, abs, registry, resolve(abs, ".."));
   return { plan, registry };
 }
@@ -123,18 +137,29 @@ function describeValue(value: unknown, type: string): unknown {
   return value;
 }
 
-/** The stored output `target` (step, or step.port) of a run; the error names what there is. */
-async function stepOutput(store: ArtifactStore, run: RunRecord, target: string): Promise<{ value: unknown; type: string; port: string }> {
-  const [stepId, port] = target.split(".");
-  const step = run.steps[stepId!];
+const TARGET = /^([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$/;
+
+/** The manifest of the stored output `target` (step, or step.port) of a run; the error names what there is. */
+async function stepArtifact(store: ArtifactStore, run: RunRecord, target: string): Promise<{ manifest: ArtifactManifest; step: string; port: string }> {
+  const m = TARGET.exec(target);
+  if (!m) throw new LatentflowError("E_STEP_ID", `expected a step id or step.port (letters, digits, '_' or '-'), found ${JSON.stringify(target)}`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
+  const [, stepId, port] = m;
+  // Own properties only: a step named `constructor` or `__proto__` is not a step of the run.
+  const step = Object.hasOwn(run.steps, stepId!) ? run.steps[stepId!] : undefined;
   if (!step) throw new LatentflowError("E_NOT_FOUND", `run ${run.id} has no step '${stepId}'`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
   const ports = Object.keys(step.outputs);
   const chosen = port ?? (ports.length === 1 ? ports[0] : undefined);
-  const out = chosen ? step.outputs[chosen] : undefined;
+  const out = chosen && Object.hasOwn(step.outputs, chosen) ? step.outputs[chosen] : undefined;
   if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${run.id} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
-  const m = await store.stat(out.key);
-  if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
-  return { value: await loadArtifactValue(store, m), type: m.type, port: chosen! };
+  const manifest = await store.stat(out.key);
+  if (!manifest) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
+  return { manifest, step: stepId!, port: chosen! };
+}
+
+/** The stored output `target` (step, or step.port) of a run, loaded. */
+async function stepOutput(store: ArtifactStore, run: RunRecord, target: string): Promise<{ value: unknown; type: string; port: string }> {
+  const { manifest, port } = await stepArtifact(store, run, target);
+  return { value: await loadArtifactValue(store, manifest), type: manifest.type, port };
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -262,7 +287,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   ).action(async (opts: FleetOptions & { plugins: string[]; queues?: string[]; concurrency: number; lockDuration?: number; stalledInterval?: number; verbose?: boolean }) => {
     const q = await queueModule();
     const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
-    const registry = await loadPlugins(list(opts.plugins), resolve("package.json"));
+    const registry = await loadPlugins({ from: pluginBases(), packages: list(opts.plugins) });
     // Heard from the start: a first signal stops gracefully (or stops the start), a second exits at once.
     const starting = new AbortController();
     let stop: () => void = () => starting.abort();
@@ -298,14 +323,17 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   fleetOptions(
     program
       .command("dashboard")
-      .description("serve a bull-board page over the fleet's queues (no authentication: binds to 127.0.0.1 unless told otherwise)")
+      .description("serve a bull-board page over the fleet's queues (binds to 127.0.0.1; answers only to this machine's names; a token is optional)")
       .option("--host <host>", "interface to listen on; anything but loopback exposes the page to the network", "127.0.0.1")
+      .option("--allowed-hosts <names...>", "more host names the page answers to (e.g. the name of a proxy in front of it); others get 403")
+      .option("--token <token>", "require this token on every request (default: $LATENTFLOW_DASHBOARD_TOKEN; prefer the variable: options show in ps)")
       .option("--port <port>", "port to listen on (0: a free one)", (v) => Number.parseInt(v, 10), 3000)
       .option("--queues <names...>", "show only these queues (default: every queue found under the prefix, rescanned on reload)")
       .option("--read-only", "hide the buttons that retry, remove, pause or obliterate"),
-  ).action(async (opts: FleetOptions & { host: string; port: number; queues?: string[]; readOnly?: boolean }) => {
+  ).action(async (opts: FleetOptions & { host: string; port: number; queues?: string[]; readOnly?: boolean; allowedHosts?: string[]; token?: string }) => {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new LatentflowError("E_OPTION", `--port is a number from 0 to 65535, found '${opts.port}'`);
     const d = await dashboardModule();
+    const token = opts.token ?? (process.env.LATENTFLOW_DASHBOARD_TOKEN || undefined);
     const list = (xs: string[]) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
     const dashboard = await d.startDashboard({
       redis: requireRedis(opts, "dashboard"),
@@ -314,9 +342,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       port: opts.port,
       ...(opts.queues ? { queues: list(opts.queues) } : {}),
       readOnly: opts.readOnly ?? false,
+      ...(opts.allowedHosts ? { allowedHosts: list(opts.allowedHosts) } : {}),
+      ...(token !== undefined ? { token } : {}),
       onWarning: (m) => io.stderr(`${m}\n`),
     });
-    io.stdout(`dashboard ${dashboard.url} (prefix ${opts.prefix}, queues: ${dashboard.queues().join(", ") || "none yet"}); Ctrl-C stops it\n`);
+    const access = token !== undefined ? "; token required: open the page once as <url>?token=<token>" : "";
+    io.stdout(`dashboard ${dashboard.url} (prefix ${opts.prefix}, queues: ${dashboard.queues().join(", ") || "none yet"}${access}); Ctrl-C stops it\n`);
     await new Promise<void>((done) => {
       const stop = () => {
         process.off("SIGINT", stop);
@@ -380,7 +411,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description("print the JSON Schema of pipeline files for the installed plugins")
     .option("--plugins <names...>", "extra plugin packages to include")
     .action(async (opts: { plugins?: string[] }) => {
-      const registry = await loadPlugins(opts.plugins ?? [], resolve("pipeline.yaml"));
+      const registry = await loadPlugins({ from: pluginBases(), packages: opts.plugins ?? [], all: true, onWarning: (m) => io.stderr(`${m}\n`) });
       io.stdout(`${JSON.stringify(pipelineJsonSchema(registry), null, 2)}\n`);
     });
 
@@ -391,7 +422,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option("--plugins <names...>", "extra plugin packages to load")
     .option("--json", "as JSON")
     .action(async (only: string | undefined, opts: { plugins?: string[]; json?: boolean }) => {
-      const registry = await loadPlugins(opts.plugins ?? [], resolve("pipeline.yaml"));
+      const registry = await loadPlugins({ from: pluginBases(), packages: opts.plugins ?? [], all: true, onWarning: (m) => io.stderr(`${m}\n`) });
       const steps = registry.list().flatMap((p) =>
         p.steps.map((s) => ({
           uses: `${p.name}/${s.name}`,
@@ -425,6 +456,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .argument("<id>")
     .action(async (id: string) => {
       const h = home(program.opts());
+      if (!isRunId(id)) {
+        throw new LatentflowError("E_ID", `expected a run id or an artifact key (letters, digits, '.', '_' or '-'), found ${JSON.stringify(id)}`, { hint: "'latentflow runs' lists runs; run records list their artifacts' keys" });
+      }
       const run = await h.runs.load(id);
       if (run) return io.stdout(`${JSON.stringify(run, null, 2)}\n`);
       if (/^[a-f0-9]{16,128}$/.test(id)) {
@@ -466,15 +500,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       const h = home(program.opts());
       const run = await h.runs.load(runId);
       if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
-      const [stepId, port] = target.split(".");
-      const step = run.steps[stepId!];
-      if (!step) throw new LatentflowError("E_NOT_FOUND", `run ${runId} has no step '${stepId}'`, { hint: `steps: ${Object.keys(run.steps).join(", ")}` });
-      const ports = Object.keys(step.outputs);
-      const chosen = port ?? (ports.length === 1 ? ports[0] : undefined);
-      const out = chosen ? step.outputs[chosen] : undefined;
-      if (!out) throw new LatentflowError("E_NOT_FOUND", `step '${stepId}' of run ${runId} has ${ports.length ? `outputs ${ports.join(", ")}` : "no outputs (did it succeed?)"}; name one as ${stepId}.<port>`);
-      const m = await h.store.stat(out.key);
-      if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `artifact ${out.key} is no longer in the store`, { hint: "re-run the pipeline to recompute it" });
+      const { manifest: m, step: stepId } = await stepArtifact(h.store, run, target);
       const dir = resolve(opts.to);
       const written: string[] = [];
       const asMedia = opts.format === "media" || (opts.format === "auto" && (m.type === "items" || m.type === "media"));

@@ -74,4 +74,34 @@ describe("latentflow dashboard", () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it("takes its token from $LATENTFLOW_DASHBOARD_TOKEN and refuses requests without it", async () => {
+    const token = "cli-token-0123456789abcdef";
+    const child = spawn(process.execPath, [bin, "dashboard", "--redis", REDIS, "--prefix", prefix, "--port", "0"], {
+      cwd: appDir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LATENTFLOW_DASHBOARD_TOKEN: token },
+    });
+    let out = "";
+    child.stdout!.on("data", (b) => (out += b));
+    child.stderr!.on("data", (b) => (out += b));
+    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    try {
+      const end = Date.now() + 30_000;
+      while (!/dashboard http:\/\/127\.0\.0\.1:\d+\//.test(out)) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`dashboard did not start:\n${out}`);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      const url = out.match(/dashboard (http:\/\/127\.0\.0\.1:\d+\/)/)![1]!;
+      expect(out).toMatch(/token required/);
+      expect(out).not.toContain(token);
+      const refused = await fetch(`${url}api/queues`);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { code: string }).code).toBe("E_TOKEN");
+      expect((await fetch(`${url}api/queues`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  });
 });

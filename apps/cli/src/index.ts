@@ -1,2 +1,1 @@
-export { EXIT, main, preparePipeline } from "./cli.js";
-export { loadPlugins } from "./plugins.js";
+export { EXIT, main, pluginBases, preparePipeline } from "./cli.js";

@@ -60,7 +60,7 @@ export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./e
 export { LocalExecutor, initialRecord, selectSteps } from "./executor/local.js";
 export { cancelPending, finishRecord, startReady } from "./executor/schedule.js";
 export { keyForNode, loadArtifactValue, outputKey, resolveFrom, runShard, runStep, shardCount, stepKey, type StepEnv, type StepResult } from "./executor/step-runner.js";
-export { FsRunStore, newRunId, type OutputRecord, type RunRecord, type RunStatus, type RunStore, type StepRecord, type StepStatus } from "./runs/run-record.js";
+export { FsRunStore, checkRunId, isRunId, newRunId, type OutputRecord, type RunRecord, type RunStatus, type RunStore, type StepRecord, type StepStatus } from "./runs/run-record.js";
 export { createRecordSaver } from "./runs/record-saver.js";
 export { corePlugin } from "./steps/plugin.js";
 export { VERSION } from "./version.js";

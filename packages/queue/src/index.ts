@@ -4,5 +4,4 @@ export { RedisRunStore, type RunMeta } from "./runs/redis-run-store.js";
 export { QueueExecutor, storeRef, type QueueExecutorOptions } from "./executor/queue-executor.js";
 export { decodeFailure, encodeFailure, jobIdFor, queueOf, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./executor/job.js";
 export { startWorker, type FleetWorker, type WorkerOptions } from "./worker/worker.js";
-export { loadPluginPackages } from "./worker/plugins.js";
 export { runStatus, cancelRun, type StepJobState } from "./runs/control.js";

@@ -70,7 +70,7 @@ const cases: Record<string, Expected[]> = {
     { code: "E_SPEC", line: 3, column: 1, token: "step:", message: [/unknown key 'step' in the top level/], hint: /did you mean 'steps'\?/ },
   ],
   "unknown-plugin": [
-    { code: "E_UNKNOWN_PLUGIN", line: 8, column: 11, token: "encoders-img/mobilenet", message: [/step 'embed'/, /no plugin 'encoders-img' is loaded/], hint: /add its package to 'plugins:'.*loaded: core/ },
+    { code: "E_UNKNOWN_PLUGIN", line: 8, column: 11, token: "encoders-img/mobilenet", message: [/step 'embed'/, /no plugin 'encoders-img' is loaded/], hint: /npm install @latentflow\/encoders-img.*loaded: core/ },
   ],
   "unknown-step": [
     { code: "E_UNKNOWN_STEP", line: 5, column: 11, token: "core/read-idxx", message: [/plugin 'core' has no step 'read-idxx'/], hint: /did you mean 'core\/read-idx'\?/ },

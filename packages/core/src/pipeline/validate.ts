@@ -55,7 +55,7 @@ function planSteps(spec: PipelineSpec, registry: PluginRegistry, baseDir: string
       if (!registry.plugin(pluginName)) {
         const near = closest(pluginName, registry.list().map((p) => p.name));
         err("E_UNKNOWN_PLUGIN", `step '${s.id}': no plugin '${pluginName}' is loaded (uses: ${s.uses})`, s.usesLoc,
-          near ? `did you mean '${near}/…'?` : `add its package to 'plugins:' at the top of the file; loaded: ${registry.list().map((p) => p.name).join(", ")}`);
+          near ? `did you mean '${near}/…'?` : `install the package that provides it where you run latentflow (e.g. npm install @latentflow/${pluginName}); loaded: ${registry.list().map((p) => p.name).join(", ")}`);
       } else {
         const near = closest(s.uses, registry.stepNames());
         err("E_UNKNOWN_STEP", `step '${s.id}': plugin '${pluginName}' has no step '${s.uses.slice(pluginName.length + 1)}'`, s.usesLoc,

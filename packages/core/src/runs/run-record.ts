@@ -1,5 +1,6 @@
 import { readFile, readdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { LatentflowError } from "../errors.js";
 import type { SkippedItem } from "../plugin.js";
 import type { PortType } from "../ports.js";
 import { writeFileAtomic } from "../store/fs-store.js";
@@ -52,6 +53,23 @@ export interface RunStore {
   list(): Promise<RunRecord[]>;
 }
 
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Whether `id` has the form of a run id: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128. */
+export function isRunId(id: unknown): id is string {
+  return typeof id === "string" && RUN_ID.test(id);
+}
+
+/** Throws E_RUN_ID unless `id` is a run id; every store checks the ids it turns into paths or keys. */
+export function checkRunId(id: unknown): string {
+  if (!isRunId(id)) {
+    throw new LatentflowError("E_RUN_ID", `expected a run id (letters, digits, '.', '_' or '-', starting with a letter or digit, at most 128), found ${JSON.stringify(id)}`, {
+      hint: "'latentflow runs' lists the run ids",
+    });
+  }
+  return id;
+}
+
 /** Run records as JSON files, `<dir>/<id>.json`, each written atomically. */
 export class FsRunStore implements RunStore {
   readonly dir: string;
@@ -60,28 +78,48 @@ export class FsRunStore implements RunStore {
     this.dir = resolve(dir);
   }
 
+  /** The record file of run `id`, checked to lie directly in this store's directory. */
+  private path(id: string): string {
+    const path = resolve(this.dir, `${checkRunId(id)}.json`);
+    if (dirname(path) !== this.dir) throw new LatentflowError("E_RUN_ID", `run id ${JSON.stringify(id)} points outside ${this.dir}`);
+    return path;
+  }
+
   async save(record: RunRecord): Promise<void> {
-    await writeFileAtomic(join(this.dir, `${record.id}.json`), JSON.stringify(record, null, 2));
+    await writeFileAtomic(this.path(record.id), JSON.stringify(record, null, 2));
   }
 
   async load(id: string): Promise<RunRecord | undefined> {
+    const path = this.path(id);
+    let text: string;
     try {
-      return JSON.parse(await readFile(join(this.dir, `${id}.json`), "utf8")) as RunRecord;
+      text = await readFile(path, "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw e;
     }
+    let record: Partial<RunRecord> | undefined;
+    try {
+      record = JSON.parse(text) as Partial<RunRecord>;
+    } catch {
+      // reported below
+    }
+    if (!record || typeof record !== "object" || record.id !== id || !record.steps || typeof record.steps !== "object") {
+      throw new LatentflowError("E_RUN_RECORD", `${path} is not the record of run ${id}`, { hint: "delete the file, or re-run the pipeline" });
+    }
+    return record as RunRecord;
   }
 
   async list(): Promise<RunRecord[]> {
     let names: string[];
     try {
-      names = (await readdir(this.dir)).filter((n) => n.endsWith(".json"));
+      names = (await readdir(this.dir)).filter((n) => n.endsWith(".json") && isRunId(n.slice(0, -5)));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw e;
     }
-    const records = await Promise.all(names.map((n) => this.load(n.slice(0, -5))));
+    // A stray or broken file in the directory does not hide every other run.
+    const records = await Promise.all(names.map((n) => this.load(n.slice(0, -5)).catch(() => undefined)));
     return records.filter((r): r is RunRecord => r !== undefined).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
 }

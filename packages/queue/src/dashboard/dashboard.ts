@@ -6,9 +6,13 @@ import { createAdaptorServer } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Queue } from "bullmq";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { Redis } from "ioredis";
 import { LatentflowError } from "@latentflow/core";
 import { DEFAULT_PREFIX, checkPrefix, describeRedis, redisOptions, type RedisTarget } from "../connection.js";
+import { dashboardGuard, isLoopback } from "./guard.js";
+
+export { TOKEN_COOKIE, isLoopback } from "./guard.js";
 
 export interface DashboardOptions {
   /** Redis of the deployment. */
@@ -25,6 +29,15 @@ export interface DashboardOptions {
   readOnly?: boolean;
   /** How long a discovered queue list is reused before Redis is scanned again (ms). Default 2000. */
   rescanMs?: number;
+  /**
+   * Host names the page answers to besides loopback names and the bound address (DNS-rebinding defence:
+   * any other Host header is refused with 403). "*" turns the check off.
+   */
+  allowedHosts?: string[];
+  /** When set, every request needs it: `Authorization: Bearer <token>`, or the page opened once as `/?token=<token>`. */
+  token?: string;
+  /** Largest request body accepted (bytes). Default 1 MiB. */
+  maxBodyBytes?: number;
   /** Where warnings go (binding beyond loopback). Default: stderr. */
   onWarning?: (message: string) => void;
 }
@@ -41,11 +54,6 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
-}
 
 /**
  * BullMQ queue names under `prefix`, found by scanning for their `<prefix>:<queue>:meta` hash (BullMQ
@@ -80,6 +88,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const fixed = opts.queues?.map((q) => q.trim()).filter(Boolean);
   for (const q of fixed ?? []) {
     if (q.includes(":")) throw new LatentflowError("E_QUEUE_NAME", `queue names cannot contain ':', found '${q}'`);
+  }
+  if (opts.token !== undefined && !/^[\x21-\x7e]+$/.test(opts.token)) {
+    throw new LatentflowError("E_OPTION", "the dashboard token is printable characters without spaces, found an empty or unprintable one", { hint: "e.g. LATENTFLOW_DASHBOARD_TOKEN=$(openssl rand -hex 24)" });
   }
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`${m}\n`));
 
@@ -141,6 +152,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }
 
   const app = new Hono();
+  let port = wantedPort;
+  // Before anything else (and before any Redis work): Host, Origin, token, body size.
+  app.use("*", dashboardGuard({ host, port: () => port, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.token ? { token: opts.token } : {}) }));
+  const maxBody = opts.maxBodyBytes ?? 1 << 20;
+  app.use("*", bodyLimit({ maxSize: maxBody, onError: (c) => c.json({ code: "E_TOO_LARGE", message: `request bodies are at most ${maxBody} bytes`, hint: "send a smaller body" }, 413) }));
   // The page and the queue list it polls are when the list of queues is refreshed.
   app.use("*", async (c, next) => {
     if (c.req.method === "GET" && (c.req.path === "/" || c.req.path === "/api/queues" || c.req.path.startsWith("/queue/"))) {
@@ -170,10 +186,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   });
 
   const bound = server.address() as AddressInfo;
-  const port = bound.port;
+  port = bound.port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}/`;
-  if (!isLoopback(host)) {
+  if (opts.token && opts.token.length < 16) warn("warning: the dashboard token is shorter than 16 characters; a longer random one (openssl rand -hex 24) is hard to guess");
+  if (!isLoopback(host) && opts.token) {
+    warn(`warning: the dashboard listens on ${host}:${port}; requests need the token, which plain HTTP sends unencrypted: put it behind a TLS proxy, or bind to 127.0.0.1 and use an SSH tunnel.`);
+  } else if (!isLoopback(host)) {
     warn(`warning: the dashboard listens on ${host}:${port} and has no authentication: anyone who reaches it can see job data${opts.readOnly ? "" : " and retry, remove or obliterate jobs and queues"} of ${describeRedis(opts.redis)}. Put it behind an authenticating proxy, or bind to 127.0.0.1 and use an SSH tunnel.`);
   }
 

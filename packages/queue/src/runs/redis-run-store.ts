@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { RunRecord, RunStore } from "@latentflow/core";
+import { checkRunId, type RunRecord, type RunStore } from "@latentflow/core";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, retryAborted, type RedisTarget } from "../connection.js";
 import type { StoreRef } from "../executor/job.js";
 
@@ -33,7 +33,8 @@ export class RedisRunStore implements RunStore {
   }
 
   private key(id: string, part = ""): string {
-    return `${this.prefix}:run:${id}${part}`;
+    // An id is part of a Redis key: ':' or glob characters would address other keys.
+    return `${this.prefix}:run:${checkRunId(id)}${part}`;
   }
 
   /** The pub/sub channel workers and coordinators hear cancellations on. */

@@ -20,11 +20,11 @@ import {
   type StepEnv,
   type StepSpec,
 } from "@latentflow/core";
+import { loadPlugins } from "@latentflow/core/plugins";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, isAuthError, probeRedis, redisConnectionError, redisOptions, type RedisTarget } from "../connection.js";
 import { encodeFailure, type InlineArtifact, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "../executor/job.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { RedisArtifactStore } from "../store/redis-store.js";
-import { loadPluginPackages } from "./plugins.js";
 
 export interface WorkerOptions {
   redis: RedisTarget;
@@ -189,10 +189,11 @@ export function orphanSweep(worker: Worker, held: Set<string>, client: Redis, lo
 export async function startWorker(options: WorkerOptions): Promise<FleetWorker> {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
   const log = options.log ?? silentLogger;
-  const plugins = [corePlugin];
   const names = options.plugins.filter((p): p is string => typeof p === "string");
-  plugins.push(...options.plugins.filter((p): p is Plugin => typeof p !== "string"), ...(await loadPluginPackages(names)));
-  const registry = new PluginRegistry(plugins);
+  // Named packages resolve from this package's installation and the working directory only (core's one loader);
+  // globalThis: `process` below is the job processor.
+  const loaded = names.length ? (await loadPlugins({ from: [import.meta.url, globalThis.process.cwd()], packages: names })).list() : [corePlugin];
+  const registry = new PluginRegistry([...loaded, ...options.plugins.filter((p): p is Plugin => typeof p !== "string")]);
   const have = registry.list().map((p) => `${p.name}@${p.version}`);
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 1);
