@@ -52,7 +52,7 @@ export { ResourceCache, type ResourceStats } from "./resources.js";
 export type { ArtifactFileInfo, ArtifactManifest, ArtifactStore, PutOptions } from "./store/artifact-store.js";
 export { FsArtifactStore, writeFileAtomic } from "./store/fs-store.js";
 export { buildManifest, corruptArtifact, describeArtifact, verifyFile } from "./store/manifest.js";
-export { parseDuration, parsePipeline, parsePipelinePartial, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
+export { PIPELINE_LIMITS, parseDuration, parsePipeline, parsePipelinePartial, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
 export { loadPipelineFile, loadPipelineText, planPipeline, type Plan, type PlanNode, type ResolvedInput } from "./pipeline/validate.js";
 export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js";
 export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";
