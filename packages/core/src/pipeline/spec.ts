@@ -1,4 +1,4 @@
-import { CST, LineCounter, Parser, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from "yaml";
+import { type CST, LineCounter, Parser, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from "yaml";
 import { LatentflowError, type SourceLocation } from "../errors.js";
 
 /** What to do with an item a step cannot process. */

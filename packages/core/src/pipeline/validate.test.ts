@@ -364,6 +364,22 @@ describe("bounds on pipeline files", () => {
     expect(refused(aliases)).toMatchObject([{ code: "E_YAML_LIMIT", message: `expected at most ${PIPELINE_LIMITS.maxAliases} aliases in a pipeline file, found more` }]);
   });
 
+  it("bounds core's size-like params at validation", () => {
+    const text = [
+      "version: 1",
+      "steps:",
+      "  x: { uses: core/read-idx, with: { images: x } }",
+      "  j: { uses: core/read-jsonl, with: { path: x.jsonl, maxLineBytes: 1e12 } }",
+      "  c: { uses: core/read-csv, with: { path: x.csv, maxBytes: 1e12 } }",
+      "  k: { uses: core/knn, in: { base: x, queries: x }, with: { k: 1e9 } }",
+    ].join("\n");
+    expect(refused(text).filter((e) => e.code === "E_PARAM").map((e) => [e.code, e.location!.line, e.message.replace(/^.*param /, "")])).toEqual([
+      ["E_PARAM", 4, `'maxLineBytes': expected number to be <=${512 * 1024 * 1024}, found 1000000000000`],
+      ["E_PARAM", 5, `'maxBytes': expected number to be <=${512 * 1024 * 1024}, found 1000000000000`],
+      ["E_PARAM", 6, "'k': expected number to be <=10000, found 1000000000"],
+    ]);
+  });
+
   it("loadPipelineFile refuses a 50 MB file from its size, without reading it", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "lf-big-yaml-"));
     try {

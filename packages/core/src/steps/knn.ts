@@ -18,7 +18,7 @@ export const knnStep = defineStep({
   description: "Exact k-nearest-neighbour search (the ground truth every index is measured against).",
   inputs: { base: { type: "vectors" }, queries: { type: "vectors" } },
   outputs: { neighbors: { type: "records", description: "{ id, neighbors: [ids], distances: [...] } per query" } },
-  params: z.strictObject({ k: z.number().int().positive().default(10), metric }),
+  params: z.strictObject({ k: z.number().int().positive().max(10_000).default(10), metric }),
   resources: { cpuBound: true },
   shardable: "queries",
   async run(ctx, { base, queries }, p) {
@@ -40,7 +40,7 @@ export const knnClassifyStep = defineStep({
   description: "k-NN classification: each query gets the majority label of its k nearest reference vectors (ties: nearest wins).",
   inputs: { reference: { type: "vectors", description: "labelled vectors (meta[labelField])" }, queries: { type: "vectors" } },
   outputs: { predictions: { type: "records", description: "{ id, predicted, label? } per query" } },
-  params: z.strictObject({ k: z.number().int().positive().default(1), labelField: z.string().default("label"), metric }),
+  params: z.strictObject({ k: z.number().int().positive().max(10_000).default(1), labelField: z.string().default("label"), metric }),
   resources: { cpuBound: true },
   shardable: "queries",
   async run(ctx, { reference, queries }, p) {

@@ -1,3 +1,4 @@
+import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 import {
   LatentflowError,
   assertFinite,
@@ -119,6 +120,10 @@ function resolve(o: TsneOptions): Resolved {
     });
   }
   if (r.threads !== undefined && (!Number.isInteger(r.threads) || r.threads < 0)) throw param("threads", r.threads, "an integer ≥ 0");
+  checkAtMost(KIND, "dimensions", r.dimensions, REDUCER_LIMITS.tsneDimensions, `t-SNE maps are 2-D or 3-D; its exact gradient costs n² × dimensions per iteration`);
+  checkAtMost(KIND, "nIter", r.nIter, REDUCER_LIMITS.iterations);
+  checkAtMost(KIND, "earlyExaggerationIter", r.earlyExaggerationIter, REDUCER_LIMITS.iterations);
+  if (r.threads !== undefined) checkAtMost(KIND, "threads", r.threads, REDUCER_LIMITS.threads);
   return r;
 }
 
@@ -226,6 +231,12 @@ export class Tsne implements Reducer {
     const D = vs.space.dim;
     const d = o.dimensions;
     if (n < 2) throw new LatentflowError("E_TOO_FEW_POINTS", `${KIND} fit: expected at least 2 points, found ${n}`);
+    if (d >= n) {
+      throw new LatentflowError("E_PARAM", `${KIND} fit: expected dimensions below the number of points (${n}), found ${d}`, {
+        hint: "a map has fewer dimensions than there are points; lower dimensions (2 or 3 for a picture)",
+        data: { param: "dimensions", limit: n - 1, found: d, where: KIND },
+      });
+    }
     if (o.perplexity >= n) {
       throw new LatentflowError("E_TOO_FEW_POINTS", `${KIND} fit: perplexity must be less than the number of points; expected perplexity < ${n}, found ${o.perplexity}`, {
         hint: `lower perplexity (a common choice is 5–50, and at most about n/3 = ${Math.max(1, Math.floor(n / 3))} here) or give more points`,

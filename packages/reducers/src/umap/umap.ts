@@ -1,3 +1,4 @@
+import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 import { assertFinite, assertSameSpace, createRng, createVectorSet, LatentflowError, type ModelArtifact, type Space, type VectorSet, reducedSpace, throwIfCancelled, type ReduceRunOptions, type Reducer } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { VERSION } from "../version.js";
@@ -98,6 +99,13 @@ function resolve(o: UmapOptions): Resolved {
     seed: o.seed ?? 42,
     threads: o.threads === undefined ? undefined : positiveInt("threads", o.threads),
   };
+  const L = REDUCER_LIMITS;
+  checkAtMost("umap", "dimensions", r.dimensions, L.umapDimensions);
+  checkAtMost("umap", "nNeighbors", r.nNeighbors, L.neighbours);
+  if (r.nEpochs !== undefined) checkAtMost("umap", "nEpochs", r.nEpochs, L.iterations);
+  checkAtMost("umap", "negativeSampleRate", r.negativeSampleRate, L.negativeSampleRate);
+  checkAtMost("umap", "pcaDimensions", r.pcaDimensions, L.projectionDimensions);
+  if (r.threads !== undefined) checkAtMost("umap", "threads", r.threads, L.threads);
   if (r.minDist > r.spread) throw new LatentflowError("E_PARAM", `umap: expected minDist ≤ spread, found minDist ${r.minDist} > spread ${r.spread}`);
   if (r.metric !== undefined && r.metric !== "l2" && r.metric !== "cosine") throw new LatentflowError("E_PARAM", `umap: expected metric l2 or cosine, found '${r.metric}'`);
   if (!["spectral", "pca", "random"].includes(r.init)) throw new LatentflowError("E_PARAM", `umap: expected init spectral, pca or random, found '${r.init}'`);
@@ -189,6 +197,12 @@ export class Umap implements Reducer {
       throw new LatentflowError("E_TOO_FEW_POINTS", `umap fit: expected more points than nNeighbors (${k}), found ${n}`, {
         hint: "lower nNeighbors or fit on more points",
         data: { expected: k + 1, found: n },
+      });
+    }
+    if (o.dimensions >= n) {
+      throw new LatentflowError("E_PARAM", `umap fit: expected dimensions below the number of points (${n}), found ${o.dimensions}`, {
+        hint: "a map has fewer dimensions than there are points; lower dimensions (2 or 3 for a picture)",
+        data: { param: "dimensions", limit: n - 1, found: o.dimensions, where: "umap" },
       });
     }
     const dim = vs.space.dim;
