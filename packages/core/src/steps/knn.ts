@@ -24,7 +24,7 @@ export const knnStep = defineStep({
   async run(ctx, { base, queries }, p) {
     checkPair(base, queries, "core/knn");
     const dim = base.space.dim;
-    const r = await exactKnn(base.data, queries.data, dim, p.k, { metric: p.metric ?? base.space.metric });
+    const r = await exactKnn(base.data, queries.data, dim, p.k, { metric: p.metric ?? base.space.metric, signal: ctx.signal });
     const neighbors: RowMeta[] = queries.ids.map((id, q) => {
       const idx = Array.from(r.indices.subarray(q * r.k, (q + 1) * r.k));
       return { id, neighbors: idx.map((i) => base.ids[i]!), distances: Array.from(r.distances.subarray(q * r.k, (q + 1) * r.k)) };
@@ -54,7 +54,7 @@ export const knnClassifyStep = defineStep({
       }
       return v as string | number;
     });
-    const r = await exactKnn(reference.data, queries.data, reference.space.dim, p.k, { metric: p.metric ?? reference.space.metric });
+    const r = await exactKnn(reference.data, queries.data, reference.space.dim, p.k, { metric: p.metric ?? reference.space.metric, signal: ctx.signal });
     const predictions: RowMeta[] = queries.ids.map((id, q) => {
       const votes = new Map<string | number, number>();
       let best: string | number = labels[r.indices[q * r.k]!]!;

@@ -147,9 +147,9 @@ function reduceMetric(space: Space, m: Resolved["metric"]): "euclidean" | "cosin
 }
 
 /** kNN of each query among base rows, the row itself dropped when `self` (queries are the base). */
-async function neighbours(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: "euclidean" | "cosine", self: boolean) {
+async function neighbours(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: "euclidean" | "cosine", self: boolean, signal?: AbortSignal) {
   const m = queries.length / dim;
-  const r = await exactKnn(base, queries, dim, self ? k + 1 : k, { metric: metric === "cosine" ? "cosine" : "l2" });
+  const r = await exactKnn(base, queries, dim, self ? k + 1 : k, { metric: metric === "cosine" ? "cosine" : "l2", ...(signal ? { signal } : {}) });
   if (!self) return { k: r.k, indices: r.indices, distances: r.distances };
   const kk = r.k - 1;
   const indices = new Int32Array(m * kk);
@@ -252,7 +252,7 @@ export class Tsne implements Reducer {
 
     // scikit-learn: exact uses every pair, Barnes-Hut the min(n − 1, ⌊3·perplexity + 1⌋) nearest.
     const k = method === "exact" ? n - 1 : Math.min(n - 1, Math.floor(3 * o.perplexity + 1));
-    const nn = await neighbours(vs.data, vs.data, D, k, metric, true);
+    const nn = await neighbours(vs.data, vs.data, D, k, metric, true, signal);
     throwIfCancelled(signal, "t-SNE");
     const P = symmetrize(conditionalP(nn.distances, n, nn.k, o.perplexity), nn.indices, n, nn.k);
 
@@ -350,7 +350,7 @@ export class Tsne implements Reducer {
     const out = new Float64Array(m * d);
     if (m > 0) {
       const k = Math.min(n, Math.floor(3 * perplexity + 1));
-      const nn = await neighbours(X, vs.data, D, k, this.options.metric ?? reduceMetric(inSpace, undefined), false);
+      const nn = await neighbours(X, vs.data, D, k, this.options.metric ?? reduceMetric(inSpace, undefined), false, opts.signal);
       const cond = conditionalP(nn.distances, m, nn.k, perplexity);
       const yRef = Float64Array.from(Y);
       placeNewPoints(yRef, n, d, nn.indices, cond, nn.k, out, m, { nIter, lr, theta: this.options.theta, signal: opts.signal, onProgress: opts.onProgress });

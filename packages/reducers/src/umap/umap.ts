@@ -229,7 +229,7 @@ export class Umap implements Reducer {
     }
     // Cosine in a projection is l2 of the projected unit vectors: ‖u − v‖²/2 ≈ 1 − cos.
     const knnMetric = useProjection ? "l2" : metric;
-    const nn = await umapKnn(reference, reference, referenceDim, k, knnMetric, o.threads);
+    const nn = await umapKnn(reference, reference, referenceDim, k, knnMetric, o.threads, opts.signal);
     if (useProjection && metric === "cosine") for (let i = 0; i < nn.distances.length; i++) nn.distances[i] = (nn.distances[i]! ** 2) / 2;
     checkAbort(opts.signal);
 
@@ -333,7 +333,7 @@ export class Umap implements Reducer {
     opts.onProgress?.(0, total, "nearest neighbours");
     let q = s.metric === "cosine" ? normaliseRows(vs.data, dim) : vs.data;
     if (s.projection) q = applyProjection(s.projection, q, dim);
-    const nn = await umapKnn(s.reference, q, s.referenceDim, k, s.projection ? "l2" : s.metric, o.threads);
+    const nn = await umapKnn(s.reference, q, s.referenceDim, k, s.projection ? "l2" : s.metric, o.threads, opts.signal);
     if (s.projection && s.metric === "cosine") for (let i = 0; i < nn.distances.length; i++) nn.distances[i] = (nn.distances[i]! ** 2) / 2;
     checkAbort(opts.signal);
     opts.onProgress?.(1, total, "membership weights");
