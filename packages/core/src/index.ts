@@ -1,5 +1,5 @@
 export { LatentflowAggregateError, LatentflowError, isLatentflowError, type ErrorDetails, type SourceLocation } from "./errors.js";
-export { canonicalJson, hashParts, sha256 } from "./hash.js";
+export { canonicalJson, hashParts, sha256, sha256File } from "./hash.js";
 export { METRICS, assertSameSpace, defineSpace, spaceMismatch, type Metric, type Modality, type Producer, type Space } from "./space.js";
 export {
   assertFinite,

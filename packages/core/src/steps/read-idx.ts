@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { LatentflowError } from "../errors.js";
-import { sha256 } from "../hash.js";
+import { sha256File } from "../hash.js";
 import { readIdxItems } from "../io/idx.js";
 import { defineStep } from "../plugin.js";
 import { defineSpace } from "../space.js";
@@ -26,7 +25,7 @@ export const readIdxStep = defineStep({
   resources: { memoryMb: 1024 },
   async fingerprint(p, env) {
     const files = [p.images, ...(p.labels ? [p.labels] : [])];
-    const hashes = await Promise.all(files.map(async (f) => sha256(await readFile(env.resolvePath(f)))));
+    const hashes = await Promise.all(files.map(async (f) => sha256File(env.resolvePath(f))));
     return hashes.join(",");
   },
   async run(ctx, _inputs, p) {

@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { LatentflowError } from "../errors.js";
-import { sha256 } from "../hash.js";
+import { sha256File } from "../hash.js";
 import { DEFAULT_MAX_CSV_BYTES, MAX_CSV_BYTES, parseCsv, readCsvText } from "../io/csv.js";
 import { DEFAULT_MAX_LINE_BYTES, readLines } from "../io/jsonl.js";
 import { defineStep } from "../plugin.js";
@@ -10,7 +9,7 @@ import type { RowMeta } from "../vector-set.js";
 // V8's longest string is about 2^29 characters; a line or file past it cannot be decoded at all.
 const MAX_LINE_BYTES = 512 * 1024 * 1024;
 
-const fileFingerprint = async (p: { path: string }, env: { resolvePath(path: string): string }) => sha256(await readFile(env.resolvePath(p.path)));
+const fileFingerprint = async (p: { path: string }, env: { resolvePath(path: string): string }) => sha256File(env.resolvePath(p.path));
 
 /** `core/read-jsonl`: one record per line; with `onError: skip`, malformed lines are reported and left out. */
 export const readJsonlStep = defineStep({
