@@ -110,8 +110,12 @@ describe("latentflow on hostile inputs: coded errors, exit codes, bounded memory
     expect(Object.values(runEnd(r.out).steps).map((s) => s.cache)).toEqual(["miss", "miss"]);
   });
 
-  it.each(["bomb-idx3-ubyte.gz", "bomb-idx3-ubyte"])("reads 10 items of a 512 MiB IDX file (%s) in under 300 MB", async (images) => {
-    await writeFile(join(dir, "idx.yaml"), `version: 1\nsteps:\n  x: { uses: core/read-idx, with: { images: ${images}, limit: 10, offset: 1000 } }\n`);
+  it.each([
+    ["core/read-idx", "bomb-idx3-ubyte.gz"],
+    ["core/read-idx", "bomb-idx3-ubyte"],
+    ["core/read-idx-items", "bomb-idx3-ubyte.gz"],
+  ])("%s reads 10 items of a 512 MiB IDX file (%s) in under 300 MB", async (uses, images) => {
+    await writeFile(join(dir, "idx.yaml"), `version: 1\nsteps:\n  x: { uses: ${uses}, with: { images: ${images}, limit: 10, offset: 1000 } }\n`);
     const r = await cli(["--home", home, "run", join(dir, "idx.yaml"), "--json"]);
     expect(r.code).toBe(EXIT.ok);
     expect(runEnd(r.out).status).toBe("succeeded");

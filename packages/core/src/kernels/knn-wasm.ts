@@ -3,7 +3,8 @@
 // shared memory.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { LatentflowError } from '../errors.js';
+import { cancelledError } from '../contracts/cancel.js';
+import type { LatentflowError } from '../errors.js';
 import {
   QUERY_PANEL, collect, createMemory, ensureMemory, instantiate, planLayout, searchRange, stage, wasmModule,
   type KnnExports, type Layout, type Metric,
@@ -157,7 +158,7 @@ export function knn(base: Float32Array, queries: Float32Array, dim: number, k: n
 }
 
 function cancelled(signal: AbortSignal): LatentflowError {
-  return new LatentflowError('E_CANCELLED', 'exact kNN: cancelled', { cause: signal.reason });
+  return cancelledError('exact kNN', signal.reason);
 }
 
 /** Terminates the worker pool and releases its memory; knn() recreates it on demand. */
