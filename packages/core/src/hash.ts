@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 
 /** One-shot hashing (Node ≥ 20.12): about half the cost of a Hash object for the small inputs hashed per step. */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
@@ -24,6 +25,13 @@ function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** sha256 of a file's bytes, streamed: the same digest as sha256(readFile(path)) in constant memory. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
 }
 
 export function sha256(data: string | Uint8Array): string {

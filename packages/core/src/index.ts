@@ -1,5 +1,5 @@
 export { LatentflowAggregateError, LatentflowError, fail, isLatentflowError, type ErrorDetails, type SourceLocation } from "./errors.js";
-export { canonicalJson, hashParts, sha256 } from "./hash.js";
+export { canonicalJson, hashParts, sha256, sha256File } from "./hash.js";
 export { METRICS, assertSameSpace, defineSpace, spaceMismatch, type Metric, type Modality, type Producer, type Space } from "./space.js";
 export {
   assertFinite,
@@ -53,7 +53,7 @@ export { workerUrl } from "./worker-url.js";
 export type { ArtifactFileInfo, ArtifactManifest, ArtifactStore, PutOptions } from "./store/artifact-store.js";
 export { FsArtifactStore, writeFileAtomic } from "./store/fs-store.js";
 export { buildManifest, corruptArtifact, describeArtifact, verifyFile } from "./store/manifest.js";
-export { parseDuration, parsePipeline, parsePipelinePartial, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
+export { PIPELINE_LIMITS, parseDuration, parsePipeline, parsePipelinePartial, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
 export { loadPipelineFile, loadPipelineText, planPipeline, type Plan, type PlanNode, type ResolvedInput } from "./pipeline/validate.js";
 export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js";
 export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";

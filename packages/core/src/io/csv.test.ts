@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { castCsvField, parseCsv, readCsvFile } from "./csv.js";
 import { errorOf } from "../testing/errors.js";
+import { writeGzipBomb } from "../__test__/bombs.js";
 
 const tricky = [
   "name,quote,score,zip",
@@ -125,5 +126,22 @@ describe("readCsvFile", () => {
     const e = await readCsvFile(p).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LatentflowError);
     expect((e as LatentflowError).location).toEqual({ file: p, line: 2, column: 1 });
+  });
+});
+
+describe("readCsvFile size bound", () => {
+  it("stops a gzip stream at maxBytes with E_TOO_LARGE, and reads the same file when the limit allows it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lf-csv-bomb-"));
+    try {
+      const file = join(dir, "bomb.csv.gz");
+      // A header and 64 MiB of one field; about 64 KB on disk.
+      await writeGzipBomb(file, { head: Buffer.from("a\n"), fillBytes: 64 * 1024 * 1024, fill: 0x31 });
+      const e = await readCsvFile(file, { maxBytes: 1024 * 1024 }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: "E_TOO_LARGE", message: /expected at most 1048576 bytes after gunzipping, found more/, hint: /maxBytes/ });
+      writeFileSync(join(dir, "small.csv.gz"), gzipSync("a,b\n1,2\n"));
+      expect(await readCsvFile(join(dir, "small.csv.gz"), { maxBytes: 8 })).toEqual([{ a: 1, b: 2 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

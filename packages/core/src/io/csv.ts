@@ -1,8 +1,11 @@
-import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
 import { CsvError, parse } from "csv-parse/sync";
 import { LatentflowError } from "../errors.js";
-import { isGzip } from "./gzip.js";
+import { readBoundedFile } from "./gzip.js";
+
+/** Largest CSV text read by default: 256 MiB after gunzipping (the whole text is parsed in memory). */
+export const DEFAULT_MAX_CSV_BYTES = 256 * 1024 * 1024;
+/** The most maxBytes can be raised to: V8's longest string is about 2^29 characters. */
+export const MAX_CSV_BYTES = 512 * 1024 * 1024;
 
 /** A parsed field: a string, or a number when casting is on and the field looks numeric. */
 export type CsvValue = string | number;
@@ -16,6 +19,8 @@ export interface CsvOptions {
   file?: string;
   /** Turn numeric-looking fields into numbers (default true). */
   cast?: boolean;
+  /** readCsvFile: largest file accepted, in bytes after gunzipping (default 256 MiB); more throws E_TOO_LARGE. */
+  maxBytes?: number;
 }
 
 // Decimal numbers with optional sign, fraction and exponent, e.g. "3", "-0.5", ".5", "1e-3", "2.".
@@ -67,21 +72,18 @@ export function parseCsv(text: string, opts: CsvOptions = {}): Record<string, Cs
 export async function readCsvFile(path: string, opts: CsvOptions & { header: false }): Promise<CsvValue[][]>;
 export async function readCsvFile(path: string, opts?: CsvOptions): Promise<Record<string, CsvValue>[]>;
 export async function readCsvFile(path: string, opts: CsvOptions = {}): Promise<Record<string, CsvValue>[] | CsvValue[][]> {
-  let bytes: Uint8Array = await readFile(path);
-  if (path.endsWith(".gz") || isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (cause) {
-      throw new LatentflowError("E_CSV_PARSE", `${path}: expected a valid gzip stream, found corrupt data: ${(cause as Error).message}`, {
-        hint: "the file is truncated or not gzip-compressed; re-create it or drop the .gz suffix",
-        location: { file: path, line: 1, column: 1 },
-        cause,
-      });
-    }
-  }
-  const text = new TextDecoder("utf-8").decode(bytes);
+  const text = await readCsvText(path, opts);
   const delimiter = opts.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? "\t" : ",");
   return parseCsv(text, { ...opts, delimiter, file: opts.file ?? path });
+}
+
+/**
+ * The text of a CSV file, gunzipped as it streams when compressed, refused with E_TOO_LARGE past `maxBytes`
+ * (default 256 MiB) before more than that is ever held.
+ */
+export async function readCsvText(path: string, opts: { maxBytes?: number } = {}): Promise<string> {
+  const bytes = await readBoundedFile(path, { maxBytes: opts.maxBytes ?? DEFAULT_MAX_CSV_BYTES, code: "E_CSV_PARSE", what: "CSV file", option: "maxBytes" });
+  return new TextDecoder("utf-8").decode(bytes);
 }
 
 function checkHeader(names: string[], file: string): string[] {

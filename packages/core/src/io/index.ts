@@ -13,11 +13,11 @@ export {
   type Tensor,
   type TypedArray,
 } from "./tensor.js";
-export { isGzip } from "./gzip.js";
+export { fileIsGzip, isGzip, readBoundedFile, type ReadBoundedOptions } from "./gzip.js";
 export { encodeNpy, parseNpy, readNpyFile, writeNpyFile } from "./npy.js";
-export { parseIdx, readIdxFile } from "./idx.js";
-export { encodeJsonl, parseJsonl, readJsonl, type ReadJsonlOptions } from "./jsonl.js";
-export { castCsvField, parseCsv, readCsvFile, type CsvOptions, type CsvValue } from "./csv.js";
+export { PARSE_IDX_MAX_BYTES, parseIdx, readIdxFile, readIdxItems, type IdxItems, type ReadIdxOptions } from "./idx.js";
+export { DEFAULT_MAX_LINE_BYTES, encodeJsonl, parseJsonl, readJsonl, readLines, type ReadJsonlOptions, type TextLine } from "./jsonl.js";
+export { DEFAULT_MAX_CSV_BYTES, MAX_CSV_BYTES, castCsvField, parseCsv, readCsvFile, readCsvText, type CsvOptions, type CsvValue } from "./csv.js";
 export { encodeProjector, formatFloat32, writeProjector, type ProjectorFiles, type ProjectorOptions } from "./projector.js";
 export {
   ROWS_FILE,

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { encodeJsonl, parseJsonl, readJsonl } from "./jsonl.js";
 import { errorOf } from "../testing/errors.js";
+import { runChild, writeGzipBomb } from "../__test__/bombs.js";
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -109,5 +110,46 @@ describe("readJsonl", () => {
     expect(err).toBeInstanceOf(LatentflowError);
     expect((err as LatentflowError).code).toBe("E_JSONL_PARSE");
     expect((err as LatentflowError).message).toContain("gzip");
+  });
+});
+
+describe("readJsonl line-length bound", () => {
+  const distIo = new URL("../../dist/io/index.js", import.meta.url).href;
+  const MB = 1024 * 1024;
+  const dir = mkdtempSync(join(tmpdir(), "lf-jsonl-bomb-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("stops at a 512 MiB line (gzip bomb) with its line number and the limit, in under 300 MB of RSS", async () => {
+    const file = join(dir, "bomb.jsonl.gz");
+    await writeGzipBomb(file, { head: Buffer.from('{"a":1}\n{"a":2}\n\n{"a":3}\n{"t":"'), fillBytes: 512 * MB, fill: 0x61, tail: Buffer.from('"}\n') });
+    const { result } = await runChild<{ n: number; code?: string; message?: string; line?: number; maxRSS: number }>(
+      `const { readJsonl } = await import(${JSON.stringify(distIo)});
+       const out = { n: 0 };
+       try { for await (const r of readJsonl(process.argv[1])) out.n++; }
+       catch (e) { out.code = e.code; out.message = e.message; out.line = e.location?.line; }
+       out.maxRSS = process.resourceUsage().maxRSS;
+       console.log(JSON.stringify(out));`,
+      [file],
+    );
+    expect(result.n).toBe(3); // the lines before it were read
+    expect(result.code).toBe("E_JSONL_LINE_TOO_LONG");
+    expect(result.line).toBe(5);
+    expect(result.message).toContain(`line 5 is longer than the limit of ${64 * MB} bytes`);
+    expect(result.maxRSS).toBeLessThan(300 * 1024);
+  }, 60_000);
+
+  it("accepts a line up to maxLineBytes and refuses one byte more, across chunk boundaries", async () => {
+    const long = `{"t":"${"é".repeat(300_000)}"}`; // 600,008 bytes of UTF-8, split over many chunks
+    const file = join(dir, "long.jsonl");
+    writeFileSync(file, `{"a":1}\r\n${long}\r\n{"b":2}`);
+    const bytes = Buffer.byteLength(long) + 1; // the \r belongs to the line until it is stripped
+    const ok = await collect(readJsonl<{ t?: string }>(file, { maxLineBytes: bytes }));
+    expect(ok).toHaveLength(3);
+    expect(ok[1]!.t).toBe("é".repeat(300_000));
+    const e = await collect(readJsonl(file, { maxLineBytes: bytes - 1 })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(LatentflowError);
+    expect((e as LatentflowError).code).toBe("E_JSONL_LINE_TOO_LONG");
+    expect((e as LatentflowError).location).toMatchObject({ file, line: 2 });
+    expect((e as LatentflowError).hint).toMatch(/maxLineBytes/);
   });
 });

@@ -1,31 +1,69 @@
-import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
-import { createInterface } from "node:readline";
-import { createGunzip } from "node:zlib";
 import { LatentflowError } from "../errors.js";
+import { openMaybeGzipped } from "./gzip.js";
+
+/** Longest line readJsonl accepts by default: 64 MiB (V8 strings end near 512 MiB; one record is rarely 1 MiB). */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 export interface ReadJsonlOptions {
   /** Force (true) or forbid (false) gunzipping; by default a `.gz` name or the gzip magic bytes decide. */
   gzip?: boolean;
+  /** Longest line accepted, in bytes (default 64 MiB); a longer one throws E_JSONL_LINE_TOO_LONG without being held in memory. */
+  maxLineBytes?: number;
+}
+
+/** One line of a text file: its text (without the line break) and its 1-based number. */
+export interface TextLine {
+  text: string;
+  line: number;
 }
 
 /**
- * Streams the records of a JSON Lines file (optionally gzipped), one parsed value per non-blank line.
- * A malformed line throws E_JSONL_PARSE located at its file, line and column.
+ * Streams the lines of a text file (optionally gzipped), never holding more than `maxLineBytes` of one line:
+ * a longer line throws E_JSONL_LINE_TOO_LONG naming its number and the limit. Stopping the iteration early stops
+ * reading (and inflating) the file.
  */
-export async function* readJsonl<T = unknown>(path: string, opts: ReadJsonlOptions = {}): AsyncGenerator<T, void, undefined> {
-  const gzip = opts.gzip ?? (path.endsWith(".gz") || (await startsWithGzipMagic(path)));
-  const raw = createReadStream(path);
-  const input = gzip ? raw.pipe(createGunzip()) : raw;
-  // pipe() does not forward errors; without this a read error on a .gz file would leave the loop waiting forever.
-  if (gzip) raw.on("error", (e) => input.destroy(e));
-  const lines = createInterface({ input, crlfDelay: Infinity });
+export async function* readLines(path: string, opts: ReadJsonlOptions = {}): AsyncGenerator<TextLine, void, undefined> {
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const src = await openMaybeGzipped(path, opts.gzip);
   let lineNo = 0;
+  let pieces: Buffer[] = [];
+  let pending = 0;
+  const tooLong = (): LatentflowError =>
+    new LatentflowError("E_JSONL_LINE_TOO_LONG", `${path}: line ${lineNo + 1} is longer than the limit of ${maxLineBytes} bytes`, {
+      hint: `raise the limit (maxLineBytes) if the file really has lines this long; otherwise the file is not JSON Lines (one record per line)`,
+      location: { file: path, line: lineNo + 1, column: 1 },
+      data: { file: path, line: lineNo + 1, limit: maxLineBytes },
+    });
+  const take = (last: Buffer): string => {
+    const buf = pieces.length ? Buffer.concat([...pieces, last]) : last;
+    pieces = [];
+    pending = 0;
+    let text = buf.toString("utf8");
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    return text;
+  };
   try {
-    for await (const line of lines) {
+    for await (const chunk of src.stream as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (;;) {
+        const nl = chunk.indexOf(0x0a, from);
+        if (nl < 0) break;
+        if (pending + (nl - from) > maxLineBytes) throw tooLong();
+        const text = take(chunk.subarray(from, nl));
+        lineNo++;
+        yield { text, line: lineNo };
+        from = nl + 1;
+      }
+      if (from < chunk.length) {
+        pending += chunk.length - from;
+        if (pending > maxLineBytes) throw tooLong();
+        pieces.push(chunk.subarray(from));
+      }
+    }
+    if (pending > 0) {
+      const text = take(Buffer.alloc(0));
       lineNo++;
-      const record = parseLine(line, path, lineNo);
-      if (record !== SKIP) yield record as T;
+      yield { text, line: lineNo };
     }
   } catch (e) {
     if (e instanceof LatentflowError) throw e;
@@ -39,8 +77,19 @@ export async function* readJsonl<T = unknown>(path: string, opts: ReadJsonlOptio
     }
     throw e;
   } finally {
-    lines.close();
-    raw.destroy();
+    src.close();
+  }
+}
+
+/**
+ * Streams the records of a JSON Lines file (optionally gzipped), one parsed value per non-blank line.
+ * A malformed line throws E_JSONL_PARSE located at its file, line and column; a line longer than
+ * `maxLineBytes` throws E_JSONL_LINE_TOO_LONG.
+ */
+export async function* readJsonl<T = unknown>(path: string, opts: ReadJsonlOptions = {}): AsyncGenerator<T, void, undefined> {
+  for await (const { text, line } of readLines(path, opts)) {
+    const record = parseLine(text, path, line);
+    if (record !== SKIP) yield record as T;
   }
 }
 
@@ -91,17 +140,6 @@ function parseLine(line: string, file: string, lineNo: number): unknown {
       location: { file, line: lineNo, column: offset + 1 },
       cause,
     });
-  }
-}
-
-async function startsWithGzipMagic(path: string): Promise<boolean> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(buf, 0, 2, 0);
-    return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
-  } finally {
-    await fh.close();
   }
 }
 

@@ -4,6 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerUrl } from '../worker-url.js';
+import { cancelledError } from '../contracts/cancel.js';
+import type { LatentflowError } from '../errors.js';
 import {
   QUERY_PANEL, collect, createMemory, ensureMemory, instantiate, planLayout, searchRange, stage, wasmModule,
   type KnnExports, type Layout, type Metric,
@@ -16,6 +18,8 @@ export interface KnnOptions {
   metric?: Metric;
   /** Worker threads for knn(); default os.availableParallelism(). */
   threads?: number;
+  /** Aborting stops the search at once: the pool's workers are terminated (the next call starts new ones). */
+  signal?: AbortSignal;
 }
 
 export interface KnnResult {
@@ -133,7 +137,24 @@ let pool: Pool | undefined;
 export function knn(base: Float32Array, queries: Float32Array, dim: number, k: number,
   opts: KnnOptions = {}): Promise<KnnResult> {
   pool ??= new Pool();
-  return pool.run(base, queries, dim, k, opts);
+  const p = pool;
+  const signal = opts.signal;
+  if (!signal) return p.run(base, queries, dim, k, opts);
+  if (signal.aborted) return Promise.reject(cancelled(signal));
+  // A search of a large base runs for minutes inside the workers, where no signal reaches: stop the workers.
+  return new Promise<KnnResult>((resolve, reject) => {
+    const onAbort = () => {
+      if (pool === p) pool = undefined;
+      void p.terminate();
+      reject(cancelled(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.run(base, queries, dim, k, opts).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function cancelled(signal: AbortSignal): LatentflowError {
+  return cancelledError('exact kNN', signal.reason);
 }
 
 /** Terminates the worker pool and releases its memory; knn() recreates it on demand. */

@@ -8,6 +8,8 @@ export interface ExactKnnOptions {
   metric?: Metric;
   /** Worker threads to use; defaults to the machine's available parallelism. 0 runs on the calling thread. */
   threads?: number;
+  /** Aborting rejects with E_CANCELLED at once (worker threads only; threads 0 runs to the end). */
+  signal?: AbortSignal;
 }
 
 function check(base: Float32Array, queries: Float32Array, dim: number, k: number): number {
@@ -31,7 +33,7 @@ function check(base: Float32Array, queries: Float32Array, dim: number, k: number
 export async function exactKnn(base: Float32Array, queries: Float32Array, dim: number, k: number, opts: ExactKnnOptions = {}): Promise<KnnResult> {
   const kk = check(base, queries, dim, k);
   const metric = opts.metric ?? "l2";
-  const r = opts.threads === 0 ? knnSync(base, queries, dim, kk, { metric }) : await knn(base, queries, dim, kk, { metric, ...(opts.threads ? { threads: opts.threads } : {}) });
+  const r = opts.threads === 0 ? knnSync(base, queries, dim, kk, { metric }) : await knn(base, queries, dim, kk, { metric, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   return { k: kk, indices: r.indices, distances: r.distances };
 }
 

@@ -1,4 +1,4 @@
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from "yaml";
+import { type CST, LineCounter, Parser, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from "yaml";
 import { LatentflowError, type SourceLocation } from "../errors.js";
 
 /** What to do with an item a step cannot process. */
@@ -54,6 +54,76 @@ const STEP_KEYS = ["uses", "with", "in", "shard", "retries", "timeout", "onError
 const ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const PLUGIN_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 
+/**
+ * Bounds on a pipeline file, checked before the YAML document is built: a pipeline is a few kilobytes, so
+ * these are far above any real one and far below what costs gigabytes or the stack.
+ */
+export const PIPELINE_LIMITS = {
+  /** Largest file, in bytes (a 10,000-step pipeline is about 0.6 MB). */
+  maxBytes: 2 * 1024 * 1024,
+  /** Deepest nesting of mappings and lists. */
+  maxDepth: 64,
+  /** Most aliases (`*name`) in one file. */
+  maxAliases: 1000,
+} as const;
+
+/**
+ * The first limit of PIPELINE_LIMITS that `text` breaks, as a coded error, or undefined. Nesting and aliases are
+ * counted on the parser's token tree, walked without recursion, so no input can overflow the stack here.
+ * @internal
+ */
+export function checkPipelineLimits(text: string, file: string): LatentflowError | undefined {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > PIPELINE_LIMITS.maxBytes) return tooLarge(file, bytes);
+  const lc = new LineCounter();
+  const where = (offset: number): SourceLocation => {
+    const p = lc.linePos(offset);
+    return { file, line: p.line, column: p.col };
+  };
+  let aliases = 0;
+  const stack: { token: CST.Token | undefined; depth: number }[] = [];
+  for (const token of new Parser(lc.addNewLine).parse(text)) stack.push({ token, depth: 0 });
+  while (stack.length) {
+    const { token, depth } = stack.pop()!;
+    if (!token) continue;
+    if (token.type === "alias" && ++aliases > PIPELINE_LIMITS.maxAliases) {
+      return new LatentflowError("E_YAML_LIMIT", `expected at most ${PIPELINE_LIMITS.maxAliases} aliases in a pipeline file, found more`, {
+        location: where(token.offset),
+        hint: "write the values out, or share them with fewer anchors; this many aliases is the shape of an alias bomb",
+        data: { limit: PIPELINE_LIMITS.maxAliases },
+      });
+    }
+    if (token.type === "document") stack.push({ token: token.value, depth });
+    else if (token.type === "block-map" || token.type === "block-seq" || token.type === "flow-collection") {
+      if (depth + 1 > PIPELINE_LIMITS.maxDepth) {
+        return new LatentflowError("E_YAML_LIMIT", `expected mappings and lists nested at most ${PIPELINE_LIMITS.maxDepth} deep in a pipeline file, found deeper nesting here`, {
+          location: where(token.offset),
+          hint: "a pipeline needs a few levels (steps → step → with → value); flatten this value",
+          data: { limit: PIPELINE_LIMITS.maxDepth },
+        });
+      }
+      for (const item of token.items as { key?: CST.Token | null; value?: CST.Token }[]) {
+        if (item.key) stack.push({ token: item.key, depth: depth + 1 });
+        stack.push({ token: item.value, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+function tooLarge(file: string, bytes: number): LatentflowError {
+  return new LatentflowError("E_YAML_LIMIT", `expected a pipeline file of at most ${PIPELINE_LIMITS.maxBytes} bytes, found ${bytes}`, {
+    location: { file, line: 1, column: 1 },
+    hint: "a pipeline names steps and small params; put data in files that steps read (core/read-jsonl, core/read-csv …)",
+    data: { limit: PIPELINE_LIMITS.maxBytes, found: bytes },
+  });
+}
+
+/** The coded error for a pipeline file of `bytes` bytes (known from its size on disk), or undefined. @internal */
+export function checkPipelineSize(file: string, bytes: number): LatentflowError | undefined {
+  return bytes > PIPELINE_LIMITS.maxBytes ? tooLarge(file, bytes) : undefined;
+}
+
 /** Parses "30s", "10m", "1h", "250ms" or a number of seconds into milliseconds. */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value === "number" && value > 0 && Number.isFinite(value)) return value * 1000;
@@ -79,6 +149,8 @@ export function parsePipeline(text: string, file: string): { spec?: PipelineSpec
  */
 export function parsePipelinePartial(text: string, file: string): { spec?: PipelineSpec; errors: LatentflowError[]; broken: Set<string> } {
   const broken = new Set<string>();
+  const limit = checkPipelineLimits(text, file);
+  if (limit) return { errors: [limit], broken };
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
   const errors: LatentflowError[] = [];

@@ -1,14 +1,15 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { z } from "zod";
+import { z as zod, type z } from "zod";
 import { LatentflowAggregateError, type LatentflowError } from "../errors.js";
-import { PluginRegistry } from "../plugin.js";
+import { PluginRegistry, defineStep, definePlugin } from "../plugin.js";
 import { corePlugin } from "../steps/plugin.js";
 import { pipelineJsonSchema } from "./json-schema.js";
-import { parsePipeline } from "./spec.js";
-import { loadPipelineText, planPipeline } from "./validate.js";
+import { PIPELINE_LIMITS, parsePipeline } from "./spec.js";
+import { loadPipelineFile, loadPipelineText, planPipeline } from "./validate.js";
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const registry = new PluginRegistry([corePlugin]);
@@ -299,5 +300,96 @@ describe("pipelineJsonSchema", () => {
     expect(withOf("read-idx").scale.default).toBe(1);
     expect(withOf("read-csv").delimiter.default).toBe(",");
     expect(withOf("accuracy").predictedField.default).toBe("predicted");
+  });
+});
+
+describe("bounds on pipeline files", () => {
+  // A vectors → vectors step, so a long cycle is nothing but a cycle.
+  const pass = defineStep({
+    name: "pass",
+    description: "vectors through",
+    inputs: { vectors: { type: "vectors" } },
+    outputs: { vectors: { type: "vectors" } },
+    params: zod.strictObject({ x: zod.unknown().optional() }),
+    async run(_ctx, { vectors }) {
+      return { vectors };
+    },
+  });
+  const withPass = new PluginRegistry([corePlugin, definePlugin({ name: "t", version: "1", steps: [pass] })]);
+  const refused = (text: string, file = "/p/bounds.yaml"): LatentflowError[] => {
+    try {
+      loadPipelineText(text, file, withPass, "/p");
+    } catch (e) {
+      return (e as LatentflowAggregateError).errors;
+    }
+    throw new Error("expected the pipeline to be refused");
+  };
+  const n = 10_000;
+
+  it("reports a 10,000-step cycle as one E_CYCLE (the ordering is iterative)", () => {
+    const steps = Array.from({ length: n }, (_, i) => `  s${i}: { uses: t/pass, in: { vectors: s${(i + 1) % n} } }`);
+    const errors = refused(["version: 1", "steps:", ...steps].join("\n"));
+    expect(errors.map((e) => e.code)).toEqual(["E_CYCLE"]);
+    expect(errors[0]!.message).toBe("steps form a cycle: s0 → s1 → s2 → s3 → s4 → … 9991 more … → s9996 → s9997 → s9998 → s9999 → s0 (10000 steps)");
+    expect(errors[0]!.location).toMatchObject({ line: n + 2 }); // s9999's input closes the loop
+  });
+
+  it("orders a 10,000-step chain written last step first", () => {
+    const steps = ["  s0: { uses: core/read-idx, with: { images: x } }", ...Array.from({ length: n - 1 }, (_, i) => `  s${i + 1}: { uses: t/pass, in: { vectors: s${i} } }`)].reverse();
+    const plan = loadPipelineText(["version: 1", "steps:", ...steps].join("\n"), "/p/chain.yaml", withPass, "/p");
+    expect(plan.nodes.map((x) => x.id)).toEqual(Array.from({ length: n }, (_, i) => `s${i}`));
+  });
+
+  it("refuses nesting deeper than the limit with E_YAML_LIMIT, flow or block, instead of overflowing the stack", () => {
+    const depth = 100_000;
+    const flow = refused(`version: 1\nsteps:\n  a: { uses: t/pass, with: { x: ${"[".repeat(depth)}${"]".repeat(depth)} } }\n`);
+    expect(flow).toHaveLength(1);
+    expect(flow[0]).toMatchObject({ code: "E_YAML_LIMIT", location: { line: 3 }, data: { limit: PIPELINE_LIMITS.maxDepth } });
+    expect(flow[0]!.message).toContain(`nested at most ${PIPELINE_LIMITS.maxDepth} deep`);
+    const block = ["version: 1", "steps:", "  a:", "    uses: t/pass", "    with:", "      x:", ...Array.from({ length: 200 }, (_, i) => `${" ".repeat(8 + 2 * i)}k${i}:`)].join("\n");
+    const deep = refused(block);
+    expect(deep.map((e) => e.code)).toEqual(["E_YAML_LIMIT"]);
+    expect(deep[0]!.location!.line).toBeGreaterThan(60);
+    // Deep but within the limit: parsed, and the value reaches the step's params.
+    const plan = loadPipelineText(`version: 1\nsteps:\n  a: { uses: t/pass, in: { vectors: b }, with: { x: ${"[".repeat(50)}1${"]".repeat(50)} } }\n  b: { uses: core/read-idx, with: { images: x } }\n`, "/p/x.yaml", withPass, "/p");
+    let x = (plan.nodes.find((node) => node.id === "a")!.params as { x: unknown }).x;
+    for (let i = 0; i < 50; i++) x = (x as unknown[])[0];
+    expect(x).toBe(1);
+  });
+
+  it("refuses a file over the size limit and too many aliases before building the document", () => {
+    const big = `version: 1\nsteps:\n  a: { uses: core/read-idx, with: { images: "${"x".repeat(PIPELINE_LIMITS.maxBytes)}" } }\n`;
+    expect(refused(big)).toMatchObject([{ code: "E_YAML_LIMIT", message: `expected a pipeline file of at most ${PIPELINE_LIMITS.maxBytes} bytes, found ${big.length}` }]);
+    const aliases = `version: 1\nx: &v 1\nsteps:\n  a: { uses: t/pass, with: { x: [${Array.from({ length: PIPELINE_LIMITS.maxAliases + 1 }, () => "*v").join(", ")}] } }\n`;
+    expect(refused(aliases)).toMatchObject([{ code: "E_YAML_LIMIT", message: `expected at most ${PIPELINE_LIMITS.maxAliases} aliases in a pipeline file, found more` }]);
+  });
+
+  it("bounds core's size-like params at validation", () => {
+    const text = [
+      "version: 1",
+      "steps:",
+      "  x: { uses: core/read-idx, with: { images: x } }",
+      "  j: { uses: core/read-jsonl, with: { path: x.jsonl, maxLineBytes: 1e12 } }",
+      "  c: { uses: core/read-csv, with: { path: x.csv, maxBytes: 1e12 } }",
+      "  k: { uses: core/knn, in: { base: x, queries: x }, with: { k: 1e9 } }",
+    ].join("\n");
+    expect(refused(text).filter((e) => e.code === "E_PARAM").map((e) => [e.code, e.location!.line, e.message.replace(/^.*param /, "")])).toEqual([
+      ["E_PARAM", 4, `'maxLineBytes': expected number to be <=${512 * 1024 * 1024}, found 1000000000000`],
+      ["E_PARAM", 5, `'maxBytes': expected number to be <=${512 * 1024 * 1024}, found 1000000000000`],
+      ["E_PARAM", 6, "'k': expected number to be <=10000, found 1000000000"],
+    ]);
+  });
+
+  it("loadPipelineFile refuses a 50 MB file from its size, without reading it", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "lf-big-yaml-"));
+    try {
+      const file = join(tmp, "big.yaml");
+      writeFileSync(file, `version: 1\nsteps: {}\n# ${"x".repeat(50 * 1024 * 1024)}\n`);
+      const e = await loadPipelineFile(file, withPass).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(LatentflowAggregateError);
+      expect((e as LatentflowAggregateError).errors).toMatchObject([{ code: "E_YAML_LIMIT", location: { file, line: 1 } }]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { LatentflowAggregateError, LatentflowError, type SourceLocation } from "../errors.js";
 import type { PluginRegistry, StepDefinition } from "../plugin.js";
 import type { PortType } from "../ports.js";
-import { closest, parsePipelinePartial, type PipelineSpec, type StepSpec } from "./spec.js";
+import { checkPipelineSize, closest, parsePipelinePartial, type PipelineSpec, type StepSpec } from "./spec.js";
 
 /** A step input resolved to the output that feeds it. */
 export interface ResolvedInput {
@@ -172,36 +172,52 @@ function checkParams(s: StepSpec, step: StepDefinition, err: (code: string, mess
   return undefined;
 }
 
+/**
+ * Steps in an order where each follows its inputs, reporting each cycle once. Depth-first with an explicit
+ * stack, so a chain of any length (a 10,000-step cycle) costs memory, not the call stack.
+ */
 function topologicalOrder(steps: StepSpec[], err: (code: string, message: string, location: SourceLocation, hint?: string) => void): string[] {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const depsOf = (id: string) => [...new Set(Object.values(byId.get(id)!.in).map((x) => x.step))].filter((d) => byId.has(d));
   const state = new Map<string, 0 | 1 | 2>();
   const order: string[] = [];
-  const stack: string[] = [];
   const reported = new Set<string>();
-  const visit = (id: string): void => {
-    const st = state.get(id) ?? 0;
-    if (st === 2) return;
-    if (st === 1) {
-      const cycle = [...stack.slice(stack.indexOf(id)), id];
-      const sig = [...new Set(cycle)].sort().join(",");
-      if (!reported.has(sig)) {
-        reported.add(sig);
-        // The input that closes the loop is the one to point at: removing it breaks the cycle.
-        const closing = byId.get(stack[stack.length - 1]!)!;
-        const ref = Object.values(closing.in).find((x) => x.step === id);
-        err("E_CYCLE", `steps form a cycle: ${cycle.join(" → ")}`, ref?.loc ?? byId.get(id)!.loc, "a step cannot depend on its own output; break the loop by removing one of these inputs");
-      }
-      return;
-    }
+  // The path from the root being visited: each frame holds its step's dependencies and the next one to visit.
+  const path: { id: string; deps: string[]; next: number }[] = [];
+  const onPath = new Map<string, number>();
+  const enter = (id: string) => {
     state.set(id, 1);
-    stack.push(id);
-    for (const d of depsOf(id)) visit(d);
-    stack.pop();
-    state.set(id, 2);
-    order.push(id);
+    onPath.set(id, path.length);
+    path.push({ id, deps: depsOf(id), next: 0 });
   };
-  for (const s of steps) visit(s.id);
+  for (const s of steps) {
+    if ((state.get(s.id) ?? 0) !== 0) continue;
+    enter(s.id);
+    while (path.length) {
+      const top = path[path.length - 1]!;
+      if (top.next === top.deps.length) {
+        path.pop();
+        onPath.delete(top.id);
+        state.set(top.id, 2);
+        order.push(top.id);
+        continue;
+      }
+      const d = top.deps[top.next++]!;
+      const st = state.get(d) ?? 0;
+      if (st === 0) enter(d);
+      else if (st === 1) {
+        const cycle = [...path.slice(onPath.get(d)!).map((f) => f.id), d];
+        const sig = [...new Set(cycle)].sort().join(",");
+        if (!reported.has(sig)) {
+          reported.add(sig);
+          // The input that closes the loop is the one to point at: removing it breaks the cycle.
+          const ref = Object.values(byId.get(top.id)!.in).find((x) => x.step === d);
+          const shown = cycle.length > 12 ? [...cycle.slice(0, 5), `… ${cycle.length - 10} more …`, ...cycle.slice(-5)] : cycle;
+          err("E_CYCLE", `steps form a cycle: ${shown.join(" → ")}${cycle.length > 12 ? ` (${cycle.length - 1} steps)` : ""}`, ref?.loc ?? byId.get(d)!.loc, "a step cannot depend on its own output; break the loop by removing one of these inputs");
+        }
+      }
+    }
+  }
   return order;
 }
 
@@ -224,8 +240,12 @@ export async function loadPipelineFile(path: string, registry: PluginRegistry): 
   const abs = resolve(path);
   let text: string;
   try {
+    // Refused before it is read: a 50 MB file would take gigabytes to parse.
+    const tooLarge = checkPipelineSize(abs, (await stat(abs)).size);
+    if (tooLarge) throw new LatentflowAggregateError([tooLarge], `${abs}: 1 problem`);
     text = await readFile(abs, "utf8");
   } catch (e) {
+    if (e instanceof LatentflowError) throw e;
     throw new LatentflowError("E_FILE", `cannot read pipeline file ${abs}: ${(e as Error).message}`, { cause: e });
   }
   return loadPipelineText(text, abs, registry, resolve(abs, ".."));

@@ -18,13 +18,13 @@ export const knnStep = defineStep({
   description: "Exact k-nearest-neighbour search (the ground truth every index is measured against).",
   inputs: { base: { type: "vectors" }, queries: { type: "vectors" } },
   outputs: { neighbors: { type: "records", description: "{ id, neighbors: [ids], distances: [...] } per query" } },
-  params: z.strictObject({ k: z.number().int().positive().default(10), metric }),
+  params: z.strictObject({ k: z.number().int().positive().max(10_000).default(10), metric }),
   resources: { cpuBound: true },
   shardable: "queries",
   async run(ctx, { base, queries }, p) {
     checkPair(base, queries, "core/knn");
     const dim = base.space.dim;
-    const r = await exactKnn(base.data, queries.data, dim, p.k, { metric: p.metric ?? base.space.metric });
+    const r = await exactKnn(base.data, queries.data, dim, p.k, { metric: p.metric ?? base.space.metric, signal: ctx.signal });
     const neighbors: RowMeta[] = queries.ids.map((id, q) => {
       const idx = Array.from(r.indices.subarray(q * r.k, (q + 1) * r.k));
       return { id, neighbors: idx.map((i) => base.ids[i]!), distances: Array.from(r.distances.subarray(q * r.k, (q + 1) * r.k)) };
@@ -40,7 +40,7 @@ export const knnClassifyStep = defineStep({
   description: "k-NN classification: each query gets the majority label of its k nearest reference vectors (ties: nearest wins).",
   inputs: { reference: { type: "vectors", description: "labelled vectors (meta[labelField])" }, queries: { type: "vectors" } },
   outputs: { predictions: { type: "records", description: "{ id, predicted, label? } per query" } },
-  params: z.strictObject({ k: z.number().int().positive().default(1), labelField: z.string().default("label"), metric }),
+  params: z.strictObject({ k: z.number().int().positive().max(10_000).default(1), labelField: z.string().default("label"), metric }),
   resources: { cpuBound: true },
   shardable: "queries",
   async run(ctx, { reference, queries }, p) {
@@ -54,7 +54,7 @@ export const knnClassifyStep = defineStep({
       }
       return v as string | number;
     });
-    const r = await exactKnn(reference.data, queries.data, reference.space.dim, p.k, { metric: p.metric ?? reference.space.metric });
+    const r = await exactKnn(reference.data, queries.data, reference.space.dim, p.k, { metric: p.metric ?? reference.space.metric, signal: ctx.signal });
     const predictions: RowMeta[] = queries.ids.map((id, q) => {
       const votes = new Map<string | number, number>();
       let best: string | number = labels[r.indices[q * r.k]!]!;

@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { LatentflowError } from "../errors.js";
-import { sha256 } from "../hash.js";
+import { sha256File } from "../hash.js";
 import { readNpyFile } from "../io/npy.js";
 import { ROWS_FILE, SPACE_FILE, VECTORS_FILE, readVectorSet } from "../io/vector-set-fs.js";
 import { defineStep } from "../plugin.js";
@@ -11,7 +11,7 @@ import { createVectorSet } from "../vector-set.js";
 
 async function hashFiles(paths: string[]): Promise<string> {
   const parts: string[] = [];
-  for (const p of paths) parts.push(`${p}:${sha256(await readFile(p))}`);
+  for (const p of paths) parts.push(`${p}:${await sha256File(p)}`);
   return parts.join(",");
 }
 

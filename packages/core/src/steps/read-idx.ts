@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { LatentflowError } from "../errors.js";
-import { sha256 } from "../hash.js";
-import { parseIdx } from "../io/idx.js";
+import { sha256File } from "../hash.js";
+import { readIdxItems } from "../io/idx.js";
 import { defineStep } from "../plugin.js";
 import { defineSpace } from "../space.js";
 import { createVectorSet, type RowMeta } from "../vector-set.js";
@@ -26,30 +25,30 @@ export const readIdxStep = defineStep({
   resources: { memoryMb: 1024 },
   async fingerprint(p, env) {
     const files = [p.images, ...(p.labels ? [p.labels] : [])];
-    const hashes = await Promise.all(files.map(async (f) => sha256(await readFile(env.resolvePath(f)))));
+    const hashes = await Promise.all(files.map(async (f) => sha256File(env.resolvePath(f))));
     return hashes.join(",");
   },
   async run(ctx, _inputs, p) {
     const imagesPath = ctx.resolvePath(p.images);
-    const images = parseIdx(await readFile(imagesPath), imagesPath);
-    const total = images.shape[0] ?? 0;
+    // Only the items asked for are read (and inflated): the header says where they are.
+    const { tensor: images, total } = await readIdxItems(imagesPath, { offset: p.offset, limit: p.limit });
     if (p.offset >= total) {
       throw new LatentflowError("E_PARAM", `read-idx: offset ${p.offset} is past the end of ${imagesPath} (${total} items)`);
     }
-    const n = Math.min(total - p.offset, p.limit ?? Infinity);
+    const n = images.shape[0] ?? 0;
     const dim = images.shape.slice(1).reduce((a, b) => a * b, 1);
     const data = new Float32Array(n * dim);
     const src = images.data;
     const inv = 1 / p.scale;
-    for (let i = 0, j = p.offset * dim; i < n * dim; i++, j++) data[i] = Number(src[j]) * (p.scale === 1 ? 1 : inv);
+    for (let i = 0; i < n * dim; i++) data[i] = Number(src[i]) * (p.scale === 1 ? 1 : inv);
     let meta: RowMeta[] | undefined;
     if (p.labels) {
       const labelsPath = ctx.resolvePath(p.labels);
-      const labels = parseIdx(await readFile(labelsPath), labelsPath);
-      if (labels.shape[0] !== total) {
-        throw new LatentflowError("E_SHAPE", `read-idx: expected ${total} labels (one per item of ${imagesPath}), found ${labels.shape[0]} in ${labelsPath}`);
+      const { tensor: labels, total: labelTotal } = await readIdxItems(labelsPath, { offset: p.offset, limit: n });
+      if (labelTotal !== total) {
+        throw new LatentflowError("E_SHAPE", `read-idx: expected ${total} labels (one per item of ${imagesPath}), found ${labelTotal} in ${labelsPath}`);
       }
-      meta = Array.from({ length: n }, (_, i) => ({ label: Number(labels.data[p.offset + i]) }));
+      meta = Array.from({ length: n }, (_, i) => ({ label: Number(labels.data[i]) }));
     }
     const space = defineSpace({
       id: `pixels/${images.shape.slice(1).join("x")}`,

@@ -2,9 +2,9 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import { dirname, extname, isAbsolute, join, relative, sep } from "node:path";
 import { z } from "zod";
 import { LatentflowError } from "../errors.js";
-import { sha256 } from "../hash.js";
-import { parseCsv } from "../io/csv.js";
-import { parseIdx } from "../io/idx.js";
+import { sha256, sha256File } from "../hash.js";
+import { parseCsv, readCsvText } from "../io/csv.js";
+import { readIdxItems } from "../io/idx.js";
 import { DEFAULT_MAX_FILE_BYTES, listFiles, readFileItems, safeRelativePath } from "../io/items-fs.js";
 import { readJsonl } from "../io/jsonl.js";
 import { imageValues, mediaItem, textItem, type ImagePayload, type Item } from "../items.js";
@@ -78,9 +78,7 @@ type ReadItemsParams = z.output<typeof readItemsParams>;
 async function readRows(path: string, limit: number | undefined): Promise<RowMeta[]> {
   const ext = extname(path.replace(/\.gz$/, "")).toLowerCase();
   if (ext === ".csv" || ext === ".tsv") {
-    const bytes = await readFile(path);
-    const { gunzipSync } = await import("node:zlib");
-    const text = (path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
+    const text = await readCsvText(path); // gunzipped as it streams, bounded (E_TOO_LARGE)
     const rows = parseCsv(text, { delimiter: ext === ".tsv" ? "\t" : ",", file: path });
     return limit ? rows.slice(0, limit) : rows;
   }
@@ -122,7 +120,7 @@ export const readItemsStep = defineStep({
   resources: { memoryMb: 2048 },
   async fingerprint(p, env) {
     const { file, root } = rootOf(p, env.resolvePath);
-    const table = sha256(await readFile(file));
+    const table = await sha256File(file);
     if (!p.pathField) return table;
     const rows = await readRows(file, p.limit);
     const paths = rows.map((r) => safeRelativePath(r[p.pathField!])).filter((x): x is string => x !== undefined);
@@ -196,25 +194,26 @@ export const readIdxItemsStep = defineStep({
   resources: { memoryMb: 1024 },
   async fingerprint(p, env) {
     const files = [p.images, ...(p.labels ? [p.labels] : [])];
-    return (await Promise.all(files.map(async (f) => sha256(await readFile(env.resolvePath(f)))))).join(",");
+    return (await Promise.all(files.map((f) => sha256File(env.resolvePath(f))))).join(",");
   },
   async run(ctx, _inputs, p) {
     const path = ctx.resolvePath(p.images);
-    const t = parseIdx(await readFile(path), path);
-    const [n = 0, h = 0, w = 0, c = 1] = t.shape;
+    // Only the images asked for are read (and inflated): the header says where they are.
+    const { tensor: t, total: n } = await readIdxItems(path, { offset: p.offset, ...(p.limit ? { limit: p.limit } : {}) });
+    const [, h = 0, w = 0, c = 1] = t.shape;
     if ((t.shape.length !== 3 && t.shape.length !== 4) || ![1, 2, 3, 4].includes(c)) {
       throw new LatentflowError("E_SHAPE", `read-idx-items: expected images of shape n × height × width (× 1–4 channels), found [${t.shape.join(", ")}] in ${path}`, {
         hint: t.shape.length === 1 ? "this looks like a labels file: pass it as labels:" : "use core/read-idx for other tensors",
       });
     }
     if (p.offset > n || (n > 0 && p.offset === n)) throw new LatentflowError("E_PARAM", `read-idx-items: offset ${p.offset} is past the end of ${path} (${n} images)`);
-    const count = Math.min(n - p.offset, p.limit ?? Infinity);
+    const count = t.shape[0] ?? 0;
     let labels: ArrayLike<number | bigint> | undefined;
     if (p.labels) {
       const lp = ctx.resolvePath(p.labels);
-      const l = parseIdx(await readFile(lp), lp);
-      if (l.shape.length !== 1 || l.shape[0] !== n) {
-        throw new LatentflowError("E_SHAPE", `read-idx-items: expected ${n} labels (shape [${n}]) for the images of ${path}, found shape [${l.shape.join(", ")}] in ${lp}`, {
+      const { tensor: l, total: labelTotal } = await readIdxItems(lp, { offset: p.offset, limit: Math.max(1, count) });
+      if (l.shape.length !== 1 || labelTotal !== n) {
+        throw new LatentflowError("E_SHAPE", `read-idx-items: expected ${n} labels (shape [${n}]) for the images of ${path}, found shape [${[labelTotal, ...l.shape.slice(1)].join(", ")}] in ${lp}`, {
           hint: l.shape.length > 1 ? "this looks like an images file: pass it as images:" : undefined,
         });
       }
@@ -224,10 +223,10 @@ export const readIdxItemsStep = defineStep({
     const size = imageValues(shape);
     const items: Item[] = [];
     for (let i = 0; i < count; i++) {
-      const at = (p.offset + i) * size;
+      const at = i * size;
       const src = t.data.subarray(at, at + size);
       const data = t.dtype === "uint8" ? new Uint8Array(src as Uint8Array) : t.dtype === "uint16" ? new Uint16Array(src as Uint16Array) : Float32Array.from(src as ArrayLike<number>, Number);
-      const meta: RowMeta = labels ? { label: Number(labels[p.offset + i]) } : {};
+      const meta: RowMeta = labels ? { label: Number(labels[i]) } : {};
       items.push({ id: `${p.idPrefix}${p.offset + i}`, meta, payload: { kind: "image", ...shape, data } });
     }
     ctx.progress(count, count, "images");

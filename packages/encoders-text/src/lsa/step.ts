@@ -22,9 +22,9 @@ export const lsaStep = defineStep({
   params: z.strictObject({
     field: z.string().min(1).default("text").describe("record field holding the text"),
     idField: z.string().min(1).default("id").describe("record field holding the id (else the row number)"),
-    components: z.number().int().positive().default(100).describe("dimensions of the LSA space (≤ number of documents)"),
-    powerIterations: z.number().int().min(0).default(5).describe("power iterations of the randomized SVD"),
-    oversampling: z.number().int().min(0).default(10).describe("extra sampled directions of the randomized SVD"),
+    components: z.number().int().positive().max(4096).default(100).describe("dimensions of the LSA space (≤ number of documents)"),
+    powerIterations: z.number().int().min(0).max(100).default(5).describe("power iterations of the randomized SVD"),
+    oversampling: z.number().int().min(0).max(1000).default(10).describe("extra sampled directions of the randomized SVD"),
     seed: z.union([z.string(), z.number()]).default(0).describe("seed of the randomized SVD"),
     tfidf: tfidfParams.prefault({}).describe("TF-IDF options (as encoders-text/tfidf)"),
   }),

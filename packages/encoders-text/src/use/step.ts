@@ -12,8 +12,8 @@ export const useStep = defineStep({
   params: z.strictObject({
     field: z.string().min(1).default("text").describe("record field holding the text"),
     idField: z.string().min(1).default("id").describe("record field holding the id (else the row number)"),
-    batchSize: z.number().int().positive().default(USE_DEFAULT_BATCH_SIZE).describe("texts per model call (texts of similar length are batched together)"),
-    threads: z.number().int().min(0).optional().describe("onnxruntime: intra-op threads of its session on a worker thread; wasm: worker threads, one model each (default: all cores; 0: the step's own thread)"),
+    batchSize: z.number().int().positive().max(4096).default(USE_DEFAULT_BATCH_SIZE).describe("texts per model call (texts of similar length are batched together)"),
+    threads: z.number().int().min(0).max(256).optional().describe("onnxruntime: intra-op threads of its session on a worker thread; wasm: worker threads, one model each (default: all cores; 0: the step's own thread)"),
     backend: z.enum(["auto", "onnxruntime", "wasm", "tensorflow"]).default("auto").describe("auto: tfjs-node when installed, else onnxruntime (native, the same weights as an ONNX graph), else tfjs wasm"),
   }),
   resources: { cpuBound: true },

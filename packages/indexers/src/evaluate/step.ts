@@ -7,7 +7,7 @@ import { loadIndex } from "../load-index.js";
 import type { IndexFilter, Neighbor, VectorIndex } from "@latentflow/core";
 import { recallAtK } from "./recall.js";
 
-const efParam = z.number().int().positive();
+const efParam = z.number().int().positive().max(100_000);
 
 /** Single-thread queries per second of `index.search` over all queries, and the hits. */
 function timeSearch(index: VectorIndex, data: Float32Array, dim: number, k: number, ef: number | undefined, filter: IndexFilter | undefined): { hits: Neighbor[][]; qps: number; seconds: number } {
@@ -32,7 +32,7 @@ export const evaluateStep = defineStep({
   },
   outputs: { report: { type: "json", description: "{ k, queries, index, truth, results: [{ ef, recall, qps }], batch }" } },
   params: z.strictObject({
-    k: z.number().int().positive().default(10),
+    k: z.number().int().positive().max(10_000).default(10),
     ef: z.union([efParam, z.array(efParam).min(1)]).optional().describe("HNSW candidate list size(s) to measure (default: the index's)"),
     filter: filterParam.optional(),
   }),

@@ -11,9 +11,9 @@ export const hnswStep = defineStep({
   inputs: { vectors: { type: "vectors" } },
   outputs: { index: { type: "model", description: "an indexers/hnsw model artifact" } },
   params: z.strictObject({
-    m: z.number().int().min(2).default(16).describe("links per node; more is more accurate, larger and slower to build"),
-    efConstruction: z.number().int().positive().default(200).describe("candidate list size while building"),
-    ef: z.number().int().positive().default(64).describe("default candidate list size while searching"),
+    m: z.number().int().min(2).max(512).default(16).describe("links per node; more is more accurate, larger and slower to build"),
+    efConstruction: z.number().int().positive().max(100_000).default(200).describe("candidate list size while building"),
+    ef: z.number().int().positive().max(100_000).default(64).describe("default candidate list size while searching"),
     seed: z.number().int().min(0).default(100).describe("seed of the level generator: same seed and input, same index"),
   }),
   resources: { cpuBound: true },

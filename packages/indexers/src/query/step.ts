@@ -10,10 +10,10 @@ export const queryStep = defineStep({
   inputs: { index: { type: "model" }, queries: { type: "vectors" } },
   outputs: { neighbors: { type: "records", description: "{ id, neighbors: [ids], distances: [...] } per query, nearest first" } },
   params: z.strictObject({
-    k: z.number().int().positive().default(10),
-    ef: z.number().int().positive().optional().describe("HNSW candidate list size (default: the index's)"),
+    k: z.number().int().positive().max(10_000).default(10),
+    ef: z.number().int().positive().max(100_000).optional().describe("HNSW candidate list size (default: the index's)"),
     filter: filterParam.optional(),
-    threads: z.number().int().positive().optional().describe("threads to search on (default: all cores)"),
+    threads: z.number().int().positive().max(256).optional().describe("threads to search on (default: all cores)"),
   }),
   resources: { cpuBound: true },
   shardable: "queries",

@@ -19,6 +19,7 @@ import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import type * as TF from "@tensorflow/tfjs";
 import { useTfBackend } from "@latentflow/tfjs-runtime";
 import { VERSION } from "../version.js";
+import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 
 export type AutoencoderScaling = "standard" | "minmax" | "none";
 export type AutoencoderOutput = "sigmoid" | "linear";
@@ -111,6 +112,12 @@ export class Autoencoder implements Reducer {
     if (output !== "sigmoid" && output !== "linear") fail("E_PARAM", `autoencoder: expected output sigmoid | linear, found ${output}`);
     const backend = options.backend ?? "auto";
     if (!["auto", "wasm", "tensorflow"].includes(backend)) fail("E_PARAM", `autoencoder: expected backend auto | wasm | tensorflow, found ${backend}`);
+    const L = REDUCER_LIMITS;
+    checkAtMost("autoencoder", "dimensions", dimensions, L.codeDimensions);
+    checkAtMost("autoencoder", "the number of layers", layers.length, L.hiddenLayers);
+    for (const w of layers) checkAtMost("autoencoder", "a layer width", w, L.layerWidth);
+    checkAtMost("autoencoder", "epochs", epochs, L.iterations);
+    checkAtMost("autoencoder", "batchSize", batchSize, L.batchSize);
     this.options = { dimensions, layers: layers.slice(), scaling, output, epochs, batchSize, learningRate, seed: options.seed ?? 0, backend };
   }
 
@@ -214,6 +221,11 @@ export class Autoencoder implements Reducer {
     if (vs.data.length !== n * d) fail("E_DIM_MISMATCH", `autoencoder fit: expected ${n} × ${d} = ${n * d} values, found ${vs.data.length}`);
     if (n < 2) fail("E_TOO_FEW_POINTS", `autoencoder fit: expected at least 2 points, found ${n}`, "an autoencoder needs several points to learn from");
     assertFinite(vs.data, d, vs.ids, "autoencoder fit");
+    // Known only now: the input dimension sets the size of the first and last layers.
+    const widths = [d, ...this.options.layers, this.options.dimensions];
+    let weightCount = 0;
+    for (let i = 1; i < widths.length; i++) weightCount += 2 * (widths[i - 1]! + 1) * widths[i]!; // encoder and mirrored decoder
+    checkAtMost("autoencoder fit", `the number of weights for ${d}-d input and layers [${this.options.layers.join(", ")}]`, weightCount, REDUCER_LIMITS.weights, "narrow the layers (or reduce the input with reducers/pca first)");
     throwIfCancelled(opts.signal, "autoencoder");
     const { epochs, batchSize, learningRate, seed } = this.options;
     const tf = await useBackend(this.options.backend);

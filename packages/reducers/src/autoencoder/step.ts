@@ -1,5 +1,6 @@
 import { defineStep } from "@latentflow/core";
 import { z } from "zod";
+import { REDUCER_LIMITS as L } from "../limits.js";
 import { Autoencoder } from "./autoencoder.js";
 
 /** `reducers/autoencoder`: train a dense autoencoder on the input vectors; outputs their codes and the fitted model. */
@@ -12,12 +13,12 @@ export const autoencoderStep = defineStep({
     model: { type: "model", description: "the fitted autoencoder (kind reducers/autoencoder): Autoencoder.load(artifact)" },
   },
   params: z.strictObject({
-    dimensions: z.number().int().positive().default(2).describe("latent (code) dimensions"),
-    layers: z.array(z.number().int().positive()).default([256, 64]).describe("hidden widths of the encoder, outermost first; the decoder mirrors them"),
+    dimensions: z.number().int().positive().max(L.codeDimensions).default(2).describe("latent (code) dimensions"),
+    layers: z.array(z.number().int().positive().max(L.layerWidth)).max(L.hiddenLayers).default([256, 64]).describe("hidden widths of the encoder, outermost first; the decoder mirrors them"),
     scaling: z.enum(["standard", "minmax", "none"]).default("minmax").describe("input scaling learnt at fit and stored in the model"),
     output: z.enum(["sigmoid", "linear"]).optional().describe("reconstruction activation; default sigmoid with minmax scaling, linear otherwise"),
-    epochs: z.number().int().min(0).default(20),
-    batchSize: z.number().int().positive().default(64),
+    epochs: z.number().int().min(0).max(L.iterations).default(20),
+    batchSize: z.number().int().positive().max(L.batchSize).default(64),
     learningRate: z.number().positive().default(0.001).describe("Adam learning rate"),
     seed: z.union([z.string(), z.number()]).default(0).describe("seed of the initialisers and the shuffling"),
     backend: z.enum(["auto", "wasm", "tensorflow"]).default("auto").describe("tfjs backend; bit-reproducible on wasm"),

@@ -1,5 +1,6 @@
 import { defineStep } from "@latentflow/core";
 import { z } from "zod";
+import { REDUCER_LIMITS as L } from "../limits.js";
 import { evaluateEmbedding } from "./quality.js";
 
 /** `reducers/evaluate`: how faithful a low-dimensional map is to the vectors it was made from. */
@@ -12,10 +13,10 @@ export const evaluateStep = defineStep({
   },
   outputs: { report: { type: "json", description: "{ n, queries, sampled, k, trustworthiness, continuity, preservedNeighbors, knnAccuracy? }" } },
   params: z.strictObject({
-    k: z.number().int().positive().default(15).describe("neighbourhood size"),
+    k: z.number().int().positive().max(L.neighbours).default(15).describe("neighbourhood size"),
     sample: z.number().int().positive().default(5000).describe("query points averaged over when n is larger"),
     seed: z.union([z.string(), z.number()]).default(0),
-    knnK: z.number().int().positive().default(10).describe("k of the kNN classifier in the map"),
+    knnK: z.number().int().positive().max(L.neighbours).default(10).describe("k of the kNN classifier in the map"),
     labelField: z.string().default("label"),
     metric: z.enum(["l2", "cosine"]).optional().describe("distance in the input space (default: its metric)"),
   }),

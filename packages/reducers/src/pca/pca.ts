@@ -18,6 +18,7 @@ import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { withCentered, type CenteredData } from "../linalg/dense.js";
 import { VERSION } from "../version.js";
 import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
+import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 
 export type PcaSolver = "auto" | "exact" | "randomized";
 
@@ -142,6 +143,8 @@ export class Pca implements Reducer {
     const powerIterations = options.powerIterations ?? 4;
     if (!Number.isInteger(oversampling) || oversampling < 0) fail("E_PARAM", `PCA: expected oversampling a non-negative integer, found ${oversampling}`);
     if (!Number.isInteger(powerIterations) || powerIterations < 0) fail("E_PARAM", `PCA: expected powerIterations a non-negative integer, found ${powerIterations}`);
+    checkAtMost("PCA", "oversampling", oversampling, REDUCER_LIMITS.oversampling);
+    checkAtMost("PCA", "powerIterations", powerIterations, REDUCER_LIMITS.powerIterations);
     this.options = {
       components: k,
       whiten: options.whiten ?? false,

@@ -1,5 +1,6 @@
 import { defineStep } from "@latentflow/core";
 import { z } from "zod";
+import { REDUCER_LIMITS as L } from "../limits.js";
 import { Pca } from "./pca.js";
 
 /** `reducers/pca`: fit a PCA on the input vectors; outputs their projection and the fitted model. */
@@ -15,8 +16,8 @@ export const pcaStep = defineStep({
     components: z.number().int().positive().describe("number of principal components to keep"),
     whiten: z.boolean().default(false).describe("scale each component to unit variance"),
     solver: z.enum(["auto", "exact", "randomized"]).default("auto"),
-    oversampling: z.number().int().min(0).default(10).describe("randomized solver: extra sampled directions"),
-    powerIterations: z.number().int().min(0).default(4).describe("randomized solver: power iterations"),
+    oversampling: z.number().int().min(0).max(L.oversampling).default(10).describe("randomized solver: extra sampled directions"),
+    powerIterations: z.number().int().min(0).max(L.powerIterations).default(4).describe("randomized solver: power iterations"),
     seed: z.union([z.string(), z.number()]).default(0).describe("seed of the randomized solver"),
   }),
   resources: { cpuBound: true },

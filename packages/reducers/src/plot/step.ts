@@ -23,7 +23,7 @@ export const plotStep = defineStep({
     labelField: z.string().default("label"),
     width: z.number().int().min(100).max(8000).default(800),
     height: z.number().int().min(100).max(8000).optional(),
-    pointRadius: z.number().positive().optional(),
+    pointRadius: z.number().positive().max(100).optional(),
     caption: z.string().optional(),
   }),
   async run(_ctx, { map, report }, p) {

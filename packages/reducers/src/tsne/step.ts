@@ -1,5 +1,6 @@
 import { defineStep } from "@latentflow/core";
 import { z } from "zod";
+import { REDUCER_LIMITS as L } from "../limits.js";
 import { Tsne } from "./tsne.js";
 
 /** `reducers/tsne`: a t-SNE map of the input vectors, and the fitted model (which can place new points). */
@@ -12,12 +13,12 @@ export const tsneStep = defineStep({
     model: { type: "model", description: "the fitted t-SNE (kind reducers/tsne): Tsne.load(artifact); its transform places new points" },
   },
   params: z.strictObject({
-    dimensions: z.number().int().min(1).default(2).describe("output dimensions; Barnes-Hut needs 2, others run the exact O(n²) gradient"),
+    dimensions: z.number().int().min(1).max(L.tsneDimensions).default(2).describe("output dimensions; Barnes-Hut needs 2, others run the exact O(n²) gradient"),
     perplexity: z.number().positive().default(30).describe("effective number of neighbours per point (5–50 is usual); must be below the number of points"),
     earlyExaggeration: z.number().min(1).default(12),
-    earlyExaggerationIter: z.number().int().min(0).default(250),
+    earlyExaggerationIter: z.number().int().min(0).max(L.iterations).default(250),
     learningRate: z.union([z.literal("auto"), z.number().positive()]).default("auto").describe('"auto" = max(n / earlyExaggeration / 4, 50), as scikit-learn'),
-    nIter: z.number().int().positive().default(1000).describe("total iterations, early exaggeration included"),
+    nIter: z.number().int().positive().max(L.iterations).default(1000).describe("total iterations, early exaggeration included"),
     theta: z.number().min(0).default(0.5).describe("Barnes-Hut accuracy (0 would be exact)"),
     method: z.enum(["auto", "barnes_hut", "exact"]).default("auto").describe("auto: exact below 1000 points, Barnes-Hut above"),
     init: z.enum(["pca", "random"]).default("pca"),

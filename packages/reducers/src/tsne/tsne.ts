@@ -1,3 +1,4 @@
+import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 import {
   LatentflowError,
   assertFinite,
@@ -119,6 +120,10 @@ function resolve(o: TsneOptions): Resolved {
     });
   }
   if (r.threads !== undefined && (!Number.isInteger(r.threads) || r.threads < 0)) throw param("threads", r.threads, "an integer ≥ 0");
+  checkAtMost(KIND, "dimensions", r.dimensions, REDUCER_LIMITS.tsneDimensions, `t-SNE maps are 2-D or 3-D; its exact gradient costs n² × dimensions per iteration`);
+  checkAtMost(KIND, "nIter", r.nIter, REDUCER_LIMITS.iterations);
+  checkAtMost(KIND, "earlyExaggerationIter", r.earlyExaggerationIter, REDUCER_LIMITS.iterations);
+  if (r.threads !== undefined) checkAtMost(KIND, "threads", r.threads, REDUCER_LIMITS.threads);
   return r;
 }
 
@@ -142,9 +147,9 @@ function reduceMetric(space: Space, m: Resolved["metric"]): "euclidean" | "cosin
 }
 
 /** kNN of each query among base rows, the row itself dropped when `self` (queries are the base). */
-async function neighbours(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: "euclidean" | "cosine", self: boolean) {
+async function neighbours(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: "euclidean" | "cosine", self: boolean, signal?: AbortSignal) {
   const m = queries.length / dim;
-  const r = await exactKnn(base, queries, dim, self ? k + 1 : k, { metric: metric === "cosine" ? "cosine" : "l2" });
+  const r = await exactKnn(base, queries, dim, self ? k + 1 : k, { metric: metric === "cosine" ? "cosine" : "l2", ...(signal ? { signal } : {}) });
   if (!self) return { k: r.k, indices: r.indices, distances: r.distances };
   const kk = r.k - 1;
   const indices = new Int32Array(m * kk);
@@ -226,6 +231,12 @@ export class Tsne implements Reducer {
     const D = vs.space.dim;
     const d = o.dimensions;
     if (n < 2) throw new LatentflowError("E_TOO_FEW_POINTS", `${KIND} fit: expected at least 2 points, found ${n}`);
+    if (d >= n) {
+      throw new LatentflowError("E_PARAM", `${KIND} fit: expected dimensions below the number of points (${n}), found ${d}`, {
+        hint: "a map has fewer dimensions than there are points; lower dimensions (2 or 3 for a picture)",
+        data: { param: "dimensions", limit: n - 1, found: d, where: KIND },
+      });
+    }
     if (o.perplexity >= n) {
       throw new LatentflowError("E_TOO_FEW_POINTS", `${KIND} fit: perplexity must be less than the number of points; expected perplexity < ${n}, found ${o.perplexity}`, {
         hint: `lower perplexity (a common choice is 5–50, and at most about n/3 = ${Math.max(1, Math.floor(n / 3))} here) or give more points`,
@@ -241,7 +252,7 @@ export class Tsne implements Reducer {
 
     // scikit-learn: exact uses every pair, Barnes-Hut the min(n − 1, ⌊3·perplexity + 1⌋) nearest.
     const k = method === "exact" ? n - 1 : Math.min(n - 1, Math.floor(3 * o.perplexity + 1));
-    const nn = await neighbours(vs.data, vs.data, D, k, metric, true);
+    const nn = await neighbours(vs.data, vs.data, D, k, metric, true, signal);
     throwIfCancelled(signal, "t-SNE");
     const P = symmetrize(conditionalP(nn.distances, n, nn.k, o.perplexity), nn.indices, n, nn.k);
 
@@ -339,7 +350,7 @@ export class Tsne implements Reducer {
     const out = new Float64Array(m * d);
     if (m > 0) {
       const k = Math.min(n, Math.floor(3 * perplexity + 1));
-      const nn = await neighbours(X, vs.data, D, k, this.options.metric ?? reduceMetric(inSpace, undefined), false);
+      const nn = await neighbours(X, vs.data, D, k, this.options.metric ?? reduceMetric(inSpace, undefined), false, opts.signal);
       const cond = conditionalP(nn.distances, m, nn.k, perplexity);
       const yRef = Float64Array.from(Y);
       placeNewPoints(yRef, n, d, nn.indices, cond, nn.k, out, m, { nIter, lr, theta: this.options.theta, signal: opts.signal, onProgress: opts.onProgress });

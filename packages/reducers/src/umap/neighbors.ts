@@ -117,8 +117,8 @@ export function normaliseRows(x: Float32Array, dim: number): Float32Array {
 }
 
 /** kNN with true distances as UMAP uses them: Euclidean (not squared) or 1 − cos. */
-export async function umapKnn(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: "l2" | "cosine", threads?: number): Promise<{ indices: Int32Array; distances: Float64Array; k: number }> {
-  const r = await exactKnn(base, queries, dim, k, { metric, ...(threads !== undefined ? { threads } : {}) });
+export async function umapKnn(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: "l2" | "cosine", threads?: number, signal?: AbortSignal): Promise<{ indices: Int32Array; distances: Float64Array; k: number }> {
+  const r = await exactKnn(base, queries, dim, k, { metric, ...(threads !== undefined ? { threads } : {}), ...(signal ? { signal } : {}) });
   const d = r.distances;
   if (metric === "l2") for (let i = 0; i < d.length; i++) d[i] = Math.sqrt(Math.max(0, d[i]!));
   else for (let i = 0; i < d.length; i++) d[i] = Math.max(0, d[i]!);

@@ -1,3 +1,4 @@
+import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 import { assertFinite, assertSameSpace, createRng, createVectorSet, LatentflowError, type ModelArtifact, type Space, type VectorSet, reducedSpace, throwIfCancelled, type ReduceRunOptions, type Reducer } from "@latentflow/core";
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { VERSION } from "../version.js";
@@ -98,6 +99,13 @@ function resolve(o: UmapOptions): Resolved {
     seed: o.seed ?? 42,
     threads: o.threads === undefined ? undefined : positiveInt("threads", o.threads),
   };
+  const L = REDUCER_LIMITS;
+  checkAtMost("umap", "dimensions", r.dimensions, L.umapDimensions);
+  checkAtMost("umap", "nNeighbors", r.nNeighbors, L.neighbours);
+  if (r.nEpochs !== undefined) checkAtMost("umap", "nEpochs", r.nEpochs, L.iterations);
+  checkAtMost("umap", "negativeSampleRate", r.negativeSampleRate, L.negativeSampleRate);
+  checkAtMost("umap", "pcaDimensions", r.pcaDimensions, L.projectionDimensions);
+  if (r.threads !== undefined) checkAtMost("umap", "threads", r.threads, L.threads);
   if (r.minDist > r.spread) throw new LatentflowError("E_PARAM", `umap: expected minDist ≤ spread, found minDist ${r.minDist} > spread ${r.spread}`);
   if (r.metric !== undefined && r.metric !== "l2" && r.metric !== "cosine") throw new LatentflowError("E_PARAM", `umap: expected metric l2 or cosine, found '${r.metric}'`);
   if (!["spectral", "pca", "random"].includes(r.init)) throw new LatentflowError("E_PARAM", `umap: expected init spectral, pca or random, found '${r.init}'`);
@@ -191,6 +199,12 @@ export class Umap implements Reducer {
         data: { expected: k + 1, found: n },
       });
     }
+    if (o.dimensions >= n) {
+      throw new LatentflowError("E_PARAM", `umap fit: expected dimensions below the number of points (${n}), found ${o.dimensions}`, {
+        hint: "a map has fewer dimensions than there are points; lower dimensions (2 or 3 for a picture)",
+        data: { param: "dimensions", limit: n - 1, found: o.dimensions, where: "umap" },
+      });
+    }
     const dim = vs.space.dim;
     const metric: "l2" | "cosine" = o.metric ?? (vs.space.metric === "cosine" ? "cosine" : "l2");
     const seed = String(o.seed);
@@ -215,7 +229,7 @@ export class Umap implements Reducer {
     }
     // Cosine in a projection is l2 of the projected unit vectors: ‖u − v‖²/2 ≈ 1 − cos.
     const knnMetric = useProjection ? "l2" : metric;
-    const nn = await umapKnn(reference, reference, referenceDim, k, knnMetric, o.threads);
+    const nn = await umapKnn(reference, reference, referenceDim, k, knnMetric, o.threads, opts.signal);
     if (useProjection && metric === "cosine") for (let i = 0; i < nn.distances.length; i++) nn.distances[i] = (nn.distances[i]! ** 2) / 2;
     checkAbort(opts.signal);
 
@@ -319,7 +333,7 @@ export class Umap implements Reducer {
     opts.onProgress?.(0, total, "nearest neighbours");
     let q = s.metric === "cosine" ? normaliseRows(vs.data, dim) : vs.data;
     if (s.projection) q = applyProjection(s.projection, q, dim);
-    const nn = await umapKnn(s.reference, q, s.referenceDim, k, s.projection ? "l2" : s.metric, o.threads);
+    const nn = await umapKnn(s.reference, q, s.referenceDim, k, s.projection ? "l2" : s.metric, o.threads, opts.signal);
     if (s.projection && s.metric === "cosine") for (let i = 0; i < nn.distances.length; i++) nn.distances[i] = (nn.distances[i]! ** 2) / 2;
     checkAbort(opts.signal);
     opts.onProgress?.(1, total, "membership weights");
