@@ -156,6 +156,36 @@ describe("latentflow CLI", () => {
     expect(bad.err()).toMatch(/has no step 'nope'/);
   });
 
+  it("exports items as the files they were read from (byte-identical) and IDX images as PNGs", async () => {
+    // A folder of real PNGs: MNIST digits written as files by one run, read back as media items by another.
+    const home = join(dir, "home-items");
+    const digits = join(dir, "digits.yaml");
+    await writeFile(digits, `version: 1\nsteps:\n  d: { uses: core/read-idx-items, with: { images: ${mnist}/t10k-images-idx3-ubyte, labels: ${mnist}/t10k-labels-idx1-ubyte, limit: 12 } }\n`);
+    const c1 = capture();
+    expect(await main(["--home", home, "run", digits, "--json"], c1.io)).toBe(EXIT.ok);
+    const runId = (JSON.parse(c1.out().trim().split("\n").at(-1)!) as { id?: string; record?: { id: string } }).record?.id ?? (JSON.parse(c1.out().trim().split("\n").at(-1)!) as { id: string }).id;
+    const folder = join(dir, "digit-files", "sevens-and-more");
+    const e1 = capture();
+    expect(await main(["--home", home, "export", runId, "d", "--to", folder], e1.io), e1.err()).toBe(EXIT.ok);
+    const written = e1.out().trim().split("\n");
+    expect(written).toHaveLength(12);
+    expect(written[0]).toBe(join(folder, "0.png"));
+
+    const files = join(dir, "files.yaml");
+    await writeFile(files, `version: 1\nsteps:\n  f: { uses: core/read-files, with: { dir: digit-files } }\n`);
+    const c2 = capture();
+    expect(await main(["--home", home, "run", files, "--json"], c2.io)).toBe(EXIT.ok);
+    const last = JSON.parse(c2.out().trim().split("\n").at(-1)!) as { id?: string; record?: { id: string } };
+    const run2 = last.record?.id ?? last.id!;
+    const out = join(dir, "roundtrip");
+    const e2 = capture();
+    expect(await main(["--home", home, "export", run2, "f", "--to", out], e2.io), e2.err()).toBe(EXIT.ok);
+    for (const f of written) {
+      const back = await readFile(join(out, "sevens-and-more", f.slice(folder.length + 1)));
+      expect(back.equals(await readFile(f))).toBe(true);
+    }
+  });
+
   it("prints a step's output at the end of a run (--show) and later (show latest)", async () => {
     const file = join(dir, "show.yaml");
     await writeFile(

@@ -20,6 +20,7 @@ import {
   type PluginRegistry,
   type RunRecord,
   type VectorSet,
+  createMedia,
   extensionFor,
   type Item,
   type Media,
@@ -509,7 +510,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const value = await loadArtifactValue(h.store, m);
         if (m.type === "items") written.push(...(await writeItemFiles(value as Item[], dir, { store: h.store })));
         else {
-          const media = value as Media;
+          // A stored name is data: checked again (a plain file name, no folders) before it becomes a path.
+          const media = createMedia((value as Media).mediaType, (value as Media).bytes, value as Media);
           const path = join(dir, media.name ?? `${stepId}.${extensionFor(media.mediaType)}`);
           await mkdir(dir, { recursive: true });
           await writeFile(path, media.bytes, { flag: "wx" });
