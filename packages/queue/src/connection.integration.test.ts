@@ -75,7 +75,9 @@ describe("connecting to a Redis that is not there, or refuses us", () => {
     w2.child.kill("SIGTERM");
     const r2 = await w2.exited;
     expect(Date.now() - t0).toBeLessThan(2_000);
-    expect(r2.code).toBe(143);
+    // Ended by the signal: through our handler (exit 143), or — on a loaded machine, when the signal lands
+    // while the modules are still loading, before any handler exists — by the signal itself.
+    expect(r2.code === 143 || r2.signal === "SIGTERM", JSON.stringify(r2)).toBe(true);
   });
 
   it("a worker with a wrong password exits with E_REDIS_AUTH; one whose Redis comes back demanding another password exits too", async () => {
