@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { orthonormalizeColumns, orthonormalizeRows, symmetricEigen } from "./index.js";
+import { orthonormalizeColumns, orthonormalizeRows, subspaceIteration, symmetricEigen } from "./index.js";
 
 /** A seeded stream of numbers in [-1, 1) (xorshift), so the tests need nothing else. */
 function numbers(seed: number): () => number {
@@ -60,5 +60,37 @@ describe("symmetricEigen", () => {
     let trace = 0;
     for (let i = 0; i < n; i++) trace += a[i * n + i]!;
     expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(trace, 9);
+  });
+});
+
+describe("subspaceIteration", () => {
+  it("finds the leading eigenpairs of an operator given only as products", async () => {
+    const next = numbers(5);
+    const n = 40;
+    // C = Q diag(λ) Qᵀ with a known, well-separated spectrum.
+    const q = Float64Array.from({ length: n * n }, next);
+    orthonormalizeColumns(q, n, n);
+    const lambda = Array.from({ length: n }, (_, i) => 100 / (i + 1) ** 2);
+    const c = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) c[i * n + j]! += q[i * n + k]! * lambda[k]! * q[j * n + k]!;
+    let products = 0;
+    const apply = (z: Float64Array, cols: number) => {
+      products++;
+      const out = new Float64Array(n * cols);
+      for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) for (let b = 0; b < cols; b++) out[i * cols + b]! += c[i * n + k]! * z[k * cols + b]!;
+      return out;
+    };
+    const gauss = numbers(9);
+    const r = await subspaceIteration(apply, n, 8, { normal: () => gauss() + gauss() + gauss(), iterations: 6 });
+    expect(products).toBe(8);
+    for (let j = 0; j < 4; j++) expect(r.values[j]!).toBeCloseTo(lambda[j]!, 6);
+    // Y·vectors[:, 0] is ± the first eigenvector.
+    let dot = 0;
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (let a = 0; a < 8; a++) v += r.y[i * 8 + a]! * r.vectors[a * 8]!;
+      dot += v * q[i * n]!;
+    }
+    expect(Math.abs(dot)).toBeCloseTo(1, 8);
   });
 });

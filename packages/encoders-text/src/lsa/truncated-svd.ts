@@ -1,6 +1,6 @@
 import { LatentflowError, createRng, throwIfCancelled } from "@latentflow/core";
 import { assertCsr, csrTimesDense, csrTranspose, csrTransposeTimesDense, gramTimesDense, type CsrMatrix } from "../tfidf/csr.js";
-import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
+import { subspaceIteration } from "@latentflow/linalg";
 
 /** Options of {@link TruncatedSvd}; defaults are scikit-learn's TruncatedSVD(algorithm="randomized"). */
 export interface TruncatedSvdOptions {
@@ -118,33 +118,21 @@ export class TruncatedSvd {
     const gram = (b: Float64Array, l: number) => gramTimesDense(c, b, l);
     const l = Math.min(k + this.options.oversampling, m);
     const q = this.options.powerIterations;
-    const steps = q + 2;
     const rng = createRng(`truncated-svd:${this.options.seed}`);
     // The Gaussian test matrix lives on the small side (m×l) and enters through AAᵀ: Y = (AAᵀ)^(q+1)·G
     // spans the same kind of range as Halko's (AAᵀ)^q·A·Ω at a fraction of the random draws.
-    const g0 = new Float64Array(m * l);
-    for (let i = 0; i < g0.length; i++) g0[i] = rng.normal();
-    let y: Float64Array = g0;
-    for (let it = 0; it <= q; it++) {
-      if (it > 0) await nextTick();
-      throwIfCancelled(opts.signal, "truncated SVD");
-      y = gram(y, l);
-      orthonormalizeColumns(y, m, l);
-      opts.onProgress?.(it + 1, steps, it === 0 ? "range" : "power iteration");
-    }
-    await nextTick();
-    throwIfCancelled(opts.signal, "truncated SVD");
     // Rayleigh–Ritz: B = YᵀA, BBᵀ = Yᵀ(A·AᵀY) = R Λ Rᵀ; σ = √λ, left vectors Y·R, right Aᵀ·(Y·R)/σ.
-    const z = gram(y, l);
-    const g = new Float64Array(l * l);
-    for (let r = 0; r < m; r++) {
-      for (let a = 0; a < l; a++) {
-        const ya = y[r * l + a]!;
-        if (ya === 0) continue;
-        for (let b = 0; b < l; b++) g[a * l + b]! += ya * z[r * l + b]!;
-      }
-    }
-    const e = symmetricEigen(g, l);
+    let first = true;
+    const { y, ...e } = await subspaceIteration(gram, m, l, {
+      normal: () => rng.normal(),
+      iterations: q,
+      beforeProduct: async () => {
+        if (!first) await nextTick();
+        first = false;
+        throwIfCancelled(opts.signal, "truncated SVD");
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
     const s = Float64Array.from(e.values.subarray(0, k), (v) => Math.sqrt(Math.max(v, 0)));
     const rk = new Float64Array(l * k);
     for (let a = 0; a < l; a++) for (let c = 0; c < k; c++) rk[a * k + c] = e.vectors[a * l + c]!;
@@ -171,7 +159,6 @@ export class TruncatedSvd {
     const total = totalColumnVariance(x);
     const explainedVarianceRatio = Float64Array.from(explainedVariance, (v) => (total > 0 ? v / total : 0));
     this.setState({ components: comps, singularValues: s, explainedVariance, explainedVarianceRatio, nSamples: n, nFeatures: d });
-    opts.onProgress?.(steps, steps, "rayleigh-ritz");
     return docs;
   }
 

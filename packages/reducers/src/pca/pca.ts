@@ -17,7 +17,7 @@ import {
 import { encodeNpy, parseNpy } from "@latentflow/core/io";
 import { withCentered, type CenteredData } from "../linalg/dense.js";
 import { VERSION } from "../version.js";
-import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
+import { subspaceIteration, symmetricEigen } from "@latentflow/linalg";
 import { REDUCER_LIMITS, checkAtMost } from "../limits.js";
 
 export type PcaSolver = "auto" | "exact" | "randomized";
@@ -265,27 +265,13 @@ export class Pca implements Reducer {
     const k = this.options.components;
     const q = this.options.powerIterations;
     const rng = createRng(`pca:${this.options.seed}`);
-    let z: Float64Array = new Float64Array(d * l);
-    for (let i = 0; i < z.length; i++) z[i] = rng.normal();
-    orthonormalizeColumns(z, d, l);
-    const steps = q + 2;
-    for (let it = 0; it <= q; it++) {
-      throwIfCancelled(opts.signal, "PCA");
-      z = await c.covTimes(z, l);
-      orthonormalizeColumns(z, d, l);
-      opts.onProgress?.(it + 1, steps, "power iteration");
-    }
-    // Rayleigh–Ritz: eigenpairs of Zᵀ(XcᵀXc)Z rotate Z onto the principal directions.
-    const w = await c.covTimes(z, l);
-    const m = new Float64Array(l * l);
-    for (let a = 0; a < l; a++) {
-      for (let b = 0; b < l; b++) {
-        let s = 0;
-        for (let r = 0; r < d; r++) s += z[r * l + a]! * w[r * l + b]!;
-        m[a * l + b] = s;
-      }
-    }
-    const e = symmetricEigen(m, l);
+    // Randomized subspace iteration on the covariance; the Ritz vectors rotate Z onto the principal directions.
+    const { y: z, ...e } = await subspaceIteration((b, cols) => c.covTimes(b, cols), d, l, {
+      normal: () => rng.normal(),
+      iterations: q,
+      beforeProduct: () => throwIfCancelled(opts.signal, "PCA"),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
     const comps = new Float64Array(k * d);
     for (let j = 0; j < k; j++) {
       for (let r = 0; r < d; r++) {
@@ -294,7 +280,6 @@ export class Pca implements Reducer {
         comps[j * d + r] = s;
       }
     }
-    opts.onProgress?.(steps, steps, "rayleigh-ritz");
     return { comps, values: e.values.slice(0, k) };
   }
 

@@ -2,7 +2,7 @@
 // n²·d makes that too slow — exact kNN in a PCA projection of the data (randomized subspace iteration).
 import { createRng } from "@latentflow/core";
 import { exactKnn } from "@latentflow/core/kernels";
-import { orthonormalizeColumns, symmetricEigen } from "@latentflow/linalg";
+import { subspaceIteration } from "@latentflow/linalg";
 
 /** An orthonormal basis of the leading principal subspace: `basis` is dim×l row-major, columns by decreasing variance. */
 export interface Projection {
@@ -38,7 +38,7 @@ function projectRows(x: Float32Array, rows: Int32Array | null, m: number, dim: n
  * The leading `l` principal directions of the rows of x (n×dim), by randomized subspace iteration on up
  * to `sampleRows` evenly spaced rows, refined by Rayleigh–Ritz so columns come out ordered.
  */
-export function principalProjection(x: Float32Array, n: number, dim: number, l: number, seed: string, sampleRows = 10000, iterations = 3): Projection {
+export async function principalProjection(x: Float32Array, n: number, dim: number, l: number, seed: string, sampleRows = 10000, iterations = 3): Promise<Projection> {
   l = Math.min(l, dim);
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let f = 0; f < dim; f++) mean[f] = mean[f]! + x[i * dim + f]!;
@@ -49,13 +49,9 @@ export function principalProjection(x: Float32Array, n: number, dim: number, l: 
   const rng = createRng(`${seed}/umap-pca`);
   // A few extra columns make the leading l converge faster.
   const lp = Math.min(dim, l + 10);
-  let q: Float64Array = new Float64Array(dim * lp);
-  for (let i = 0; i < q.length; i++) q[i] = rng.normal();
-  orthonormalizeColumns(q, dim, lp);
-  let y: Float64Array = new Float64Array(0);
-  for (let it = 0; it < iterations; it++) {
-    y = projectRows(x, rows, s, dim, mean, q, lp);
-    // q = Xcᵀ y
+  // The sampled rows' covariance times q: Xcᵀ(Xc q).
+  const covTimes = (q: Float64Array): Float64Array => {
+    const y = projectRows(x, rows, s, dim, mean, q, lp);
     const next = new Float64Array(dim * lp);
     const colSum = new Float64Array(lp);
     for (let r = 0; r < s; r++) {
@@ -70,22 +66,11 @@ export function principalProjection(x: Float32Array, n: number, dim: number, l: 
       }
     }
     for (let f = 0; f < dim; f++) for (let c = 0; c < lp; c++) next[f * lp + c] = next[f * lp + c]! - mean[f]! * colSum[c]!;
-    orthonormalizeColumns(next, dim, lp);
-    q = next;
-  }
-  y = projectRows(x, rows, s, dim, mean, q, lp);
-  // Rayleigh–Ritz: eigenvectors of (Xc q)ᵀ(Xc q) rotate q onto the principal axes.
-  const g = new Float64Array(lp * lp);
-  for (let r = 0; r < s; r++) {
-    const yo = r * lp;
-    for (let a = 0; a < lp; a++) {
-      const ya = y[yo + a]!;
-      for (let b = a; b < lp; b++) g[a * lp + b] = g[a * lp + b]! + ya * y[yo + b]!;
-    }
-  }
-  for (let a = 0; a < lp; a++) for (let b = 0; b < a; b++) g[a * lp + b] = g[b * lp + a]!;
-  const { values, vectors } = symmetricEigen(g, lp);
-  const order = Array.from({ length: lp }, (_, i) => i).sort((a, b) => values[b]! - values[a]!);
+    return next;
+  };
+  // Subspace iteration; the Ritz vectors rotate q onto the principal axes (largest first).
+  const { y: q, vectors } = await subspaceIteration(covTimes, dim, lp, { normal: () => rng.normal(), iterations: iterations - 1 });
+  const order = Array.from({ length: lp }, (_, i) => i);
   const basis = new Float32Array(dim * l);
   for (let f = 0; f < dim; f++) {
     for (let c = 0; c < l; c++) {

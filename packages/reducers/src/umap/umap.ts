@@ -221,7 +221,7 @@ export class Umap implements Reducer {
     let referenceDim = dim;
     let projection: Projection | undefined;
     if (useProjection) {
-      projection = principalProjection(reference, n, dim, o.pcaDimensions, seed);
+      projection = await principalProjection(reference, n, dim, o.pcaDimensions, seed);
       reference = applyProjection(projection, reference, dim);
       referenceDim = projection.l;
     } else {
@@ -248,7 +248,7 @@ export class Umap implements Reducer {
     if (init === "spectral") {
       embedding = spectralLayout(graph, outDim, rng.fork("spectral"));
     } else if (init === "pca") {
-      const p = principalProjection(vs.data, n, dim, outDim, seed);
+      const p = await principalProjection(vs.data, n, dim, outDim, seed);
       embedding = applyProjection(p, vs.data, dim);
       let max = 0;
       for (let i = 0; i < embedding.length; i++) max = Math.max(max, Math.abs(embedding[i]!));
