@@ -22,7 +22,9 @@ function idx(shape: number[]): Uint8Array {
   out[2] = 0x08;
   out[3] = shape.length;
   const view = new DataView(out.buffer);
-  shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  shape.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   for (let i = 0; i < size; i++) out[4 + 4 * shape.length + i] = i % 251;
   return out;
 }

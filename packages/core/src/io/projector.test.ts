@@ -84,6 +84,7 @@ describe("encodeProjector with control characters in labels", () => {
       meta: [{ label: "\u001b[31mred\tx\ny" }, { label: "c1 \u0085 del \u007f" }],
     });
     const { metadataTsv } = encodeProjector(vs);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is that none of them is left
     expect(metadataTsv).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(metadataTsv).toBe("id\tlabel\na\\u0000\t\\u001b[31mred x y\nb\tc1 \\u0085 del \\u007f\n");
   });

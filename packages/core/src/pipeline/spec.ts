@@ -313,7 +313,9 @@ function reservedKeys(root: YamlNode): { key: string; path: string; node: YamlNo
         stack.push({ node: p.value, path: here });
       }
     } else if (isSeq(node)) {
-      node.items.forEach((v, i) => stack.push({ node: v, path: `${path}[${i}]` }));
+      node.items.forEach((v, i) => {
+        stack.push({ node: v, path: `${path}[${i}]` });
+      });
     }
   }
   return found;

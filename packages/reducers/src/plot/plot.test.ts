@@ -82,6 +82,7 @@ describe("plot", () => {
     });
     const plot = await renderPlot(map, { title: "title \u0007 bell" });
     const svg = new TextDecoder().decode(plot.svg.bytes);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is that none of them is left
     expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
     expect(svg).toContain("␛[31mred␛[0m");
     expect(svg).toContain("nul␀byte");
