@@ -254,7 +254,7 @@ describe("latentflow CLI", () => {
 
   it("exits 1 when a step fails, naming the step and the reason", async () => {
     const file = join(dir, "fail.yaml");
-    await writeFile(file, `version: 1\nsteps:\n  x: { uses: core/read-idx, with: { images: ${mnist}/t10k-labels-idx1-ubyte, offset: 20000 } }\n`);
+    await writeFile(file, `version: 1\nsteps:\n  x: { uses: core/read-idx, with: { images: ${mnist}/t10k-images-idx3-ubyte, offset: 20000 } }\n`);
     const c = capture();
     expect(await main(["--home", join(dir, "home-fail"), "run", file], c.io)).toBe(EXIT.failed);
     expect(c.out()).toMatch(/x\s+failed\s+E_PARAM: read-idx: offset 20000 is past the end/);

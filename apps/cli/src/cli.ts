@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import {
@@ -11,6 +12,8 @@ import {
   paramsJsonSchema,
   parsePipelinePartial,
   loadPipelineText,
+  missingInputFiles,
+  LatentflowAggregateError,
   pipelineJsonSchema,
   type ArtifactManifest,
   type ArtifactStore,
@@ -33,6 +36,25 @@ import { renderOutput } from "./show.js";
 import { onStopSignals } from "./signals.js";
 import { addStoreCommands } from "./store-commands.js";
 
+/** A parser for options that take a whole number of at least `min`, refusing 0, -3 or 'abc' with a coded error. */
+function intOption(flag: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) {
+      throw new LatentflowError("E_OPTION", `${flag} expects a whole number of at least ${min}, found '${v}'`, { hint: `e.g. ${flag} ${Math.max(min, 2)}` });
+    }
+    return n;
+  };
+}
+
+/**
+ * A list option (`--only a,b` or `--only a --only b`). Not variadic: `--only step pipeline.yaml` must
+ * leave the pipeline file to the command instead of reading it as a second step.
+ */
+function listOption(v: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...v.split(",").map((x) => x.trim()).filter(Boolean)];
+}
+
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 130 } as const;
 
@@ -45,6 +67,21 @@ const defaultIo: Io = { stdout: (s) => process.stdout.write(s), stderr: (s) => p
 
 function home(opts: { home?: string }): { store: FsArtifactStore; runs: FsRunStore; dir: string } {
   const dir = resolve(opts.home ?? process.env.LATENTFLOW_HOME ?? ".latentflow");
+  // Checked before anything runs: a file here would otherwise surface as ENOTDIR from the first step that stores.
+  let problem: string | undefined;
+  try {
+    if (!statSync(dir).isDirectory()) problem = "it is a file";
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") problem = "a part of its path is a file";
+    else if (code !== "ENOENT") problem = `it cannot be read (${code ?? (e as Error).message})`;
+  }
+  if (problem) {
+    throw new LatentflowError("E_HOME", `--home (or $LATENTFLOW_HOME) must be a directory for the artifact store and run records; ${dir}: ${problem}`, {
+      hint: "point --home at a directory (it is created when missing), e.g. --home .latentflow",
+      data: { home: dir },
+    });
+  }
   return { dir, store: new FsArtifactStore(resolve(dir, "store")), runs: new FsRunStore(resolve(dir, "runs")) };
 }
 
@@ -74,6 +111,8 @@ export async function preparePipeline(file: string, extraPlugins: string[] = [])
     uses: (spec?.steps ?? []).map((s) => s.uses.slice(0, Math.max(0, s.uses.indexOf("/")))).filter(Boolean),
   });
   const plan = loadPipelineText(text, abs, registry, resolve(abs, ".."));
+  const missing = missingInputFiles(plan);
+  if (missing.length) throw new LatentflowAggregateError(missing, `${abs}: ${missing.length} input file${missing.length === 1 ? "" : "s"} not found`);
   return { plan, registry };
 }
 
@@ -136,6 +175,13 @@ function describeValue(value: unknown, type: string): unknown {
     return { kind: m.kind, format: m.format, meta: m.meta, files: Object.keys(m.files) };
   }
   return value;
+}
+
+/** A run of the local home by id, or the newest one for `latest`. */
+async function findRun(h: { runs: FsRunStore; dir: string }, runId: string): Promise<RunRecord> {
+  const run = runId === "latest" ? (await h.runs.list()).at(-1) : await h.runs.load(runId);
+  if (!run) throw new LatentflowError("E_NOT_FOUND", runId === "latest" ? `no runs yet in ${h.dir}` : `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
+  return run;
 }
 
 const TARGET = /^([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$/;
@@ -223,14 +269,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .description("run a pipeline (recomputes only what is not cached)")
       .argument("<pipeline>", "pipeline YAML file")
       .addOption(new Option("--executor <name>", "where steps run: in this process, or on a worker fleet through Redis").choices(["local", "queue"]).default("local"))
-      .option("--concurrency <n>", "most steps or shards in flight", (v) => Number.parseInt(v, 10))
+      .option("--concurrency <n>", "most steps or shards in flight", intOption("--concurrency", 1))
       .option("--force", "recompute selected steps even if cached")
-      .option("--only <steps...>", "run only these steps and what they need")
-      .option("--plugins <names...>", "extra plugin packages to load")
+      .option("--only <steps>", "run only these steps and what they need; comma separated or repeated", listOption)
+      .option("--plugins <names>", "extra plugin packages to load; comma separated or repeated", listOption)
       .option("--store <where>", "queue executor: 'redis' (default) or a directory every worker mounts")
       .option("--json", "NDJSON events on stdout, final record last")
-      .option("--show <steps...>", "print these steps' outputs when the run ends (step or step.port)")
-      .option("--limit <n>", "--show: most rows printed per output", (v) => Number.parseInt(v, 10), 20),
+      .option("--show <steps>", "print these steps' outputs when the run ends (step or step.port); comma separated or repeated", listOption)
+      .option("--limit <n>", "--show: most rows printed per output", intOption("--limit", 1), 20),
     false,
   ).action(async (file: string, opts: FleetOptions & { executor: string; concurrency?: number; force?: boolean; only?: string[]; plugins?: string[]; json?: boolean; show?: string[]; limit?: number }) => {
     const { plan } = await preparePipeline(file, opts.plugins);
@@ -255,7 +301,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .command("resume")
       .description("carry on a fleet run (after its coordinator died, or a cancel): finished steps come from their jobs or the cache")
       .argument("<run-id>")
-      .option("--plugins <names...>", "extra plugin packages to load")
+      .option("--plugins <names>", "extra plugin packages to load; comma separated or repeated", listOption)
       .option("--json", "NDJSON events on stdout, final record last"),
   ).action(async (runId: string, opts: FleetOptions & { plugins?: string[]; json?: boolean }) => {
     const q = await queueModule();
@@ -279,11 +325,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     program
       .command("worker")
       .description("take step jobs from Redis and run them (one process of a worker fleet)")
-      .option("--plugins <names...>", "plugin packages this worker runs (core is always in); comma or space separated", [])
-      .option("--queues <names...>", "queues to take jobs from (default: default)")
-      .option("--concurrency <n>", "jobs at once per queue", (v) => Number.parseInt(v, 10), 1)
-      .option("--lock-duration <ms>", "a job whose worker stops renewing its lock this long goes to another worker", (v) => Number.parseInt(v, 10))
-      .option("--stalled-interval <ms>", "how often to look for stalled jobs", (v) => Number.parseInt(v, 10))
+      .option("--plugins <names>", "plugin packages this worker runs (core is always in); comma separated or repeated", listOption, [])
+      .option("--queues <names>", "queues to take jobs from (default: default); comma separated or repeated", listOption)
+      .option("--concurrency <n>", "jobs at once per queue", intOption("--concurrency", 1), 1)
+      .option("--lock-duration <ms>", "a job whose worker stops renewing its lock this long goes to another worker", intOption("--lock-duration", 1))
+      .option("--stalled-interval <ms>", "how often to look for stalled jobs", intOption("--stalled-interval", 1))
       .option("--verbose", "log every job"),
   ).action(async (opts: FleetOptions & { plugins: string[]; queues?: string[]; concurrency: number; lockDuration?: number; stalledInterval?: number; verbose?: boolean }) => {
     const q = await queueModule();
@@ -329,7 +375,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       .option("--allowed-hosts <names...>", "more host names the page answers to (e.g. the name of a proxy in front of it); others get 403")
       .option("--token <token>", "require this token on every request (default: $LATENTFLOW_DASHBOARD_TOKEN; prefer the variable: options show in ps)")
       .option("--port <port>", "port to listen on (0: a free one)", (v) => Number.parseInt(v, 10), 3000)
-      .option("--queues <names...>", "show only these queues (default: every queue found under the prefix, rescanned on reload)")
+      .option("--queues <names>", "show only these queues (default: every queue found under the prefix, rescanned on reload); comma separated or repeated", listOption)
       .option("--read-only", "hide the buttons that retry, remove, pause or obliterate"),
   ).action(async (opts: FleetOptions & { host: string; port: number; queues?: string[]; readOnly?: boolean; allowedHosts?: string[]; token?: string }) => {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new LatentflowError("E_OPTION", `--port is a number from 0 to 65535, found '${opts.port}'`);
@@ -399,10 +445,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .command("validate")
     .description("check a pipeline file without running it; lists every problem with file:line:column")
     .argument("<pipeline>")
-    .option("--plugins <names...>", "extra plugin packages to load")
+    .option("--plugins <names>", "extra plugin packages to load; comma separated or repeated", listOption)
     .option("--json", "problems as JSON")
     .action(async (file: string, opts: { plugins?: string[]; json?: boolean }) => {
-      const { plan } = await preparePipeline(file, opts.plugins);
+      let plan: Plan;
+      try {
+        ({ plan } = await preparePipeline(file, opts.plugins));
+      } catch (e) {
+        // Editors and CI read --json from stdout, and a broken file is exactly when they need it.
+        if (!opts.json || !(e instanceof LatentflowError)) throw e;
+        const errors = e instanceof LatentflowAggregateError ? e.errors : [e];
+        io.stdout(`${JSON.stringify({ ok: false, file: resolve(file), errors: errors.map((x) => x.toJSON()) })}\n`);
+        code = EXIT.invalid;
+        return;
+      }
       if (opts.json) io.stdout(`${JSON.stringify({ ok: true, steps: plan.nodes.map((n) => ({ id: n.id, uses: n.uses, deps: n.deps })) })}\n`);
       else io.stdout(`${plan.spec.file}: ok, ${plan.nodes.length} steps (${plan.nodes.map((n) => n.id).join(" → ")})\n`);
     });
@@ -410,7 +466,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   program
     .command("schema")
     .description("print the JSON Schema of pipeline files for the installed plugins")
-    .option("--plugins <names...>", "extra plugin packages to include")
+    .option("--plugins <names>", "extra plugin packages to include; comma separated or repeated", listOption)
     .action(async (opts: { plugins?: string[] }) => {
       const registry = await loadPlugins({ from: pluginBases(), packages: opts.plugins ?? [], all: true, onWarning: (m) => io.stderr(`${m}\n`) });
       io.stdout(`${JSON.stringify(pipelineJsonSchema(registry), null, 2)}\n`);
@@ -420,7 +476,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .command("plugins")
     .description("list the installed plugins, their steps, ports and params")
     .argument("[step]", "show one step in full, e.g. core/read-idx")
-    .option("--plugins <names...>", "extra plugin packages to load")
+    .option("--plugins <names>", "extra plugin packages to load; comma separated or repeated", listOption)
     .option("--json", "as JSON")
     .action(async (only: string | undefined, opts: { plugins?: string[]; json?: boolean }) => {
       const registry = await loadPlugins({ from: pluginBases(), packages: opts.plugins ?? [], all: true, onWarning: (m) => io.stderr(`${m}\n`) });
@@ -477,11 +533,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description("print a run's output: records and json in full, vectors and models summarised")
     .argument("<run-id>", "a run id, or 'latest'")
     .argument("<step>", "step id, or step.port when the step has several outputs")
-    .option("--limit <n>", "most rows printed", (v) => Number.parseInt(v, 10), 20)
+    .option("--limit <n>", "most rows printed", intOption("--limit", 1), 20)
     .action(async (runId: string, target: string, opts: { limit: number }) => {
       const h = home(program.opts());
-      const run = runId === "latest" ? (await h.runs.list()).at(-1) : await h.runs.load(runId);
-      if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
+      const run = await findRun(h, runId);
       const { value, type } = await stepOutput(h.store, run, target);
       io.stdout(renderOutput(value, type, opts.limit));
     });
@@ -489,7 +544,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   program
     .command("export")
     .description("copy a run's output out of the store: its own files (numpy/pandas-readable) or the Embedding Projector TSV pair")
-    .argument("<run-id>")
+    .argument("<run-id>", "a run id, or 'latest'")
     .argument("<step>", "step id, or step.port when the step has several outputs")
     .requiredOption("--to <dir>", "directory to write into")
     .addOption(
@@ -499,10 +554,17 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     )
     .action(async (runId: string, target: string, opts: { to: string; format: string }) => {
       const h = home(program.opts());
-      const run = await h.runs.load(runId);
-      if (!run) throw new LatentflowError("E_NOT_FOUND", `no run '${runId}' in ${h.dir}`, { hint: "'latentflow runs' lists runs" });
+      const run = await findRun(h, runId);
+      runId = run.id;
       const { manifest: m, step: stepId } = await stepArtifact(h.store, run, target);
       const dir = resolve(opts.to);
+      const there = await stat(dir).catch(() => undefined);
+      if (there && !there.isDirectory()) {
+        throw new LatentflowError("E_EXPORT_TARGET", `--to expects a directory to write into; ${dir} is a file`, {
+          hint: "name a new or existing directory; files of the same name inside it are replaced",
+          data: { to: dir },
+        });
+      }
       const written: string[] = [];
       const asMedia = opts.format === "media" || (opts.format === "auto" && (m.type === "items" || m.type === "media"));
       if (asMedia) {

@@ -27,7 +27,7 @@ describe("latentflow dashboard", () => {
     let help = "";
     const code = await main(["dashboard", "--help"], { stdout: (s) => (help += s), stderr: (s) => (help += s) });
     expect(code).toBe(EXIT.ok);
-    for (const o of ["--redis <url>", "--prefix <prefix>", "--host <host>", "--port <port>", "--queues <names...>", "--read-only"]) expect(help).toContain(o);
+    for (const o of ["--redis <url>", "--prefix <prefix>", "--host <host>", "--port <port>", "--queues <names>", "--read-only"]) expect(help).toContain(o);
     expect(help).toMatch(/127\.0\.0\.1/);
   });
 

@@ -77,8 +77,11 @@ steps:
     expect(used.stderr).toMatch(/evil\.yaml:3:\d+: E_UNKNOWN_PLUGIN step 'x': no plugin 'evil' is loaded/);
     const named = await cli(["validate", "--json", join(pipelines, "evil-named.yaml")], project);
     expect(named.code).toBe(2);
-    expect(named.stderr).toMatch(/evil-named\.yaml:2:\d+: E_UNKNOWN_PLUGIN plugin package '@latentflow\/evil' is not installed/);
-    expect(named.stderr).toMatch(/pipeline folders are never searched/);
+    // --json puts the problems on stdout, as JSON (editors and CI read them there).
+    const [problem] = (JSON.parse(named.stdout) as { errors: { code: string; message: string; hint: string; location: { file: string; line: number } }[] }).errors;
+    expect(problem).toMatchObject({ code: "E_UNKNOWN_PLUGIN", location: { file: join(pipelines, "evil-named.yaml"), line: 2 } });
+    expect(problem!.message).toMatch(/plugin package '@latentflow\/evil' is not installed/);
+    expect(`${problem!.message} ${problem!.hint}`).toMatch(/pipeline folders are never searched/);
     expect(existsSync(marker)).toBe(false);
   });
 

@@ -56,6 +56,7 @@ export { buildManifest, corruptArtifact, describeArtifact, verifyFile } from "./
 export { PIPELINE_LIMITS, parseDuration, parsePipeline, parsePipelinePartial, type InputRef, type OnError, type PipelineSpec, type StepSpec } from "./pipeline/spec.js";
 export { loadPipelineFile, loadPipelineText, planPipeline, type Plan, type PlanNode, type ResolvedInput } from "./pipeline/validate.js";
 export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js";
+export { inputFile, isInputFile, missingInputFiles } from "./pipeline/input-files.js";
 export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";
 export { LocalExecutor, initialRecord, selectSteps } from "./executor/local.js";
 export { cancelPending, finishRecord, startReady } from "./executor/schedule.js";

@@ -16,7 +16,7 @@ export {
   type QualityOptions,
   type QualityReport,
 } from "./metrics/quality.js";
-export { metricsCaption, renderPlot, renderSvg, svgToPng, PLOT_KIND, TABLEAU_10, type PlotOptions } from "./plot/plot.js";
+export { colourFor, EXTRA_10, metricsCaption, renderPlot, renderSvg, svgToPng, PLOT_KIND, TABLEAU_10, type PlotOptions } from "./plot/plot.js";
 export { disposeDense, type DenseOptions } from "./linalg/dense.js";
 export { autoencoderStep } from "./autoencoder/step.js";
 export { evaluateStep } from "./metrics/step.js";

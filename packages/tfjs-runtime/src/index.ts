@@ -10,11 +10,34 @@ export type TfBackend = "auto" | "wasm" | "tensorflow";
 let tfPromise: Promise<Tf> | undefined;
 let tfjsNode: Promise<boolean> | undefined;
 
+/** How to install tfjs, said once for every error that needs it. */
+export const TFJS_INSTALL_HINT =
+  "@tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are optional peers (about 137 MB together, no install script), installed only by who uses a tfjs model: npm install @tensorflow/tfjs@^4.22.0 @tensorflow/tfjs-backend-wasm@^4.22.0";
+
+async function importTfjs(): Promise<{ tf: Tf; wasm: typeof import("@tensorflow/tfjs-backend-wasm") }> {
+  try {
+    return { tf: await import("@tensorflow/tfjs"), wasm: await import("@tensorflow/tfjs-backend-wasm") };
+  } catch (cause) {
+    throw new LatentflowError("E_RUNTIME_MISSING", `expected @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm to be installed, found ${(cause as Error).message.split("\n")[0]}`, {
+      hint: TFJS_INSTALL_HINT,
+      cause,
+      data: { expected: "@tensorflow/tfjs + @tensorflow/tfjs-backend-wasm" },
+    });
+  }
+}
+
+/** Whether tfjs and its wasm backend are installed here (they are optional peers). */
+export async function tfjsInstalled(): Promise<boolean> {
+  return loadTf().then(
+    () => true,
+    () => false,
+  );
+}
+
 /** tfjs with the wasm backend registered, loaded on first use so importing a package does not load it. */
 export function loadTf(): Promise<Tf> {
   tfPromise ??= (async () => {
-    const tf = await import("@tensorflow/tfjs");
-    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    const { tf, wasm } = await importTfjs();
     // The .wasm binaries from the package on disk: nothing is fetched.
     const pkg = createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm/package.json");
     wasm.setWasmPaths(`${join(dirname(pkg), "dist")}/`);
@@ -23,6 +46,10 @@ export function loadTf(): Promise<Tf> {
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     return tf;
   })();
+  // A failed load is not cached: the user may install the packages and retry in the same process.
+  tfPromise.catch(() => {
+    tfPromise = undefined;
+  });
   return tfPromise;
 }
 
@@ -41,6 +68,7 @@ async function tryTfjsNode(tf: Tf): Promise<boolean> {
 /** The backend `backend` resolves to here: `tensorflow` when asked for (or `auto`) and tfjs-node is installed, else `wasm`. */
 export async function resolveTfBackend(backend: TfBackend, where: string): Promise<"wasm" | "tensorflow"> {
   if (backend === "wasm") return "wasm";
+  if (backend === "auto" && !(await tfjsInstalled())) return "wasm"; // its use then says what to install
   const tf = await loadTf();
   tfjsNode ??= tryTfjsNode(tf);
   if (await tfjsNode) return "tensorflow";

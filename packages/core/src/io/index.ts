@@ -7,6 +7,7 @@ export {
   createTensor,
   dtypeOf,
   tensorSize,
+  toFloat32,
   typedArrayConstructor,
   typedArrayFromBytes,
   type DType,

@@ -74,3 +74,19 @@ describe("writeProjector", () => {
     expect(readFileSync(vectorsPath, "utf8").split("\n")).toHaveLength(4);
   });
 });
+
+describe("encodeProjector with control characters in labels", () => {
+  it("writes ESC, NUL and other controls as \\uXXXX text, tabs and newlines as spaces", () => {
+    const vs = createVectorSet({
+      space: defineSpace({ id: "toy", dim: 1, metric: "l2", normalized: false, modality: "other", producer: { name: "test", version: "1" } }),
+      data: Float32Array.from([1, 2]),
+      ids: ["a\u0000", "b"],
+      meta: [{ label: "\u001b[31mred\tx\ny" }, { label: "c1 \u0085 del \u007f" }],
+    });
+    const { metadataTsv } = encodeProjector(vs);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is that none of them is left
+    expect(metadataTsv).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(metadataTsv).toBe("id\tlabel\na\\u0000\t\\u001b[31mred x y\nb\tc1 \\u0085 del \\u007f\n");
+  });
+});
+

@@ -70,8 +70,10 @@ function cell(value: unknown): string {
   else if (typeof value === "string") s = value;
   else if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") s = String(value);
   else s = JSON.stringify(value);
-  // The projector splits rows on newlines and cells on tabs with no quoting, so neither may appear in a value.
-  return s.replace(/[\t\r\n]/g, " ");
+  // The projector splits rows on newlines and cells on tabs with no quoting, so neither may appear in a value;
+  // other control characters (ESC, NUL, …) would reach the page raw, so they are written as \uXXXX text.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return s.replace(/[\t\r\n]/g, " ").replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function joinLines(lines: string[]): string {

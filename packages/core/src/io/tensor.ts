@@ -127,3 +127,17 @@ export function assertTensor(t: Tensor, where: string): void {
 
 /** True on the (practically universal) little-endian hosts; the NPY writer relies on it to copy bytes as they are. */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The tensor's values as float32, whatever its dtype: int64 (BigInt64Array) goes through Number, so
+ * integers beyond 2^24 round as they do from int32. Float32 data is returned as is.
+ */
+export function toFloat32(t: Tensor): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  const out = new Float32Array(t.data.length);
+  if (t.data instanceof BigInt64Array) {
+    const src = t.data;
+    for (let i = 0; i < src.length; i++) out[i] = Number(src[i]);
+  } else out.set(t.data);
+  return out;
+}

@@ -3,7 +3,14 @@ import type { PluginRegistry, PortsSpec } from "../plugin.js";
 
 /** Emits a step's params schema as JSON Schema (draft 2020-12). */
 export function paramsJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  const out = z.toJSONSchema(schema, {
+    io: "input",
+    unrepresentable: "any",
+    // inputFile() metadata is for the engine's pre-run check, not a JSON Schema keyword.
+    override: (ctx) => {
+      delete (ctx.jsonSchema as Record<string, unknown>).inputFile;
+    },
+  }) as Record<string, unknown>;
   delete out.$schema;
   return out;
 }

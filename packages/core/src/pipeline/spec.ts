@@ -296,6 +296,31 @@ function pairsByKey(map: YAMLMap, where: string, allowed: string[], err: ErrFn, 
   return { pairs: out, suggested };
 }
 
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** Keys at any depth of a YAML mapping that would reach an object's prototype once turned into JavaScript. */
+function reservedKeys(root: YamlNode): { key: string; path: string; node: YamlNode }[] {
+  const found: { key: string; path: string; node: YamlNode }[] = [];
+  // A stack, not recursion: nesting depth is the file's to choose.
+  const stack: { node: unknown; path: string }[] = [{ node: root, path: "" }];
+  while (stack.length) {
+    const { node, path } = stack.pop()!;
+    if (isMap(node)) {
+      for (const p of node.items as Pair<YamlNode, YamlNode>[]) {
+        const key = isScalar(p.key) ? String(p.key.value) : "";
+        const here = path ? `${path}.${key}` : key;
+        if (RESERVED_KEYS.has(key)) found.push({ key, path: here, node: p.key });
+        stack.push({ node: p.value, path: here });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((v, i) => {
+        stack.push({ node: v, path: `${path}[${i}]` });
+      });
+    }
+  }
+  return found;
+}
+
 function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: ErrFn, at: AtFn): StepSpec | undefined {
   if (!isMap(node)) {
     err("E_SPEC", `step '${id}': expected a mapping with 'uses', found ${typeName(node)}`, node ? at(node) : loc, `${id}: { uses: core/read-jsonl, with: { … } }`);
@@ -317,7 +342,11 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
     if (!isMap(withPair.value)) {
       err("E_SPEC", `step '${id}': expected 'with' to be a mapping of params, found ${typeName(withPair.value)}`, at(withPair.value));
     } else {
-      const js = withPair.value.toJSON() as Record<string, unknown>;
+      const reserved = reservedKeys(withPair.value);
+      for (const r of reserved) {
+        err("E_PARAM_NAME", `step '${id}': '${r.path}' under 'with:' is not a param name Latentflow accepts: '${r.key}' is reserved in JavaScript objects`, at(r.node), "rename the key; __proto__, constructor and prototype are refused so a pipeline cannot change how its params are read");
+      }
+      const js = reserved.length ? {} : (withPair.value.toJSON() as Record<string, unknown>);
       Object.assign(withValue, js);
       for (const p of withPair.value.items as Pair<YamlNode, YamlNode>[]) {
         if (!isScalar(p.key)) continue;
@@ -338,6 +367,10 @@ function parseStep(id: string, node: YamlNode | null, loc: SourceLocation, err: 
         const port = isScalar(p.key) ? String(p.key.value) : "";
         const ref = isScalar(p.value) ? p.value.value : undefined;
         const refLoc = at(p.value ?? p.key);
+        if (RESERVED_KEYS.has(port)) {
+          err("E_PARAM_NAME", `step '${id}': '${port}' under 'in:' is not an input port name Latentflow accepts: it is reserved in JavaScript objects`, at(p.key));
+          continue;
+        }
         inLocs[port] = at(p.key);
         if (typeof ref !== "string" || !/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(ref)) {
           err("E_SPEC", `step '${id}': input '${port}' must name a step or step.port, found ${JSON.stringify(ref ?? null)}`, refLoc);

@@ -39,7 +39,7 @@ export const knnClassifyStep = defineStep({
   name: "knn-classify",
   description: "k-NN classification: each query gets the majority label of its k nearest reference vectors (ties: nearest wins).",
   inputs: { reference: { type: "vectors", description: "labelled vectors (meta[labelField])" }, queries: { type: "vectors" } },
-  outputs: { predictions: { type: "records", description: "{ id, predicted, label? } per query" } },
+  outputs: { predictions: { type: "records", description: "{ id, predicted, <labelField>? } per query: the query's own label under the same field name" } },
   params: z.strictObject({ k: z.number().int().positive().max(10_000).default(1), labelField: z.string().default("label"), metric }),
   resources: { cpuBound: true },
   shardable: "queries",
@@ -70,7 +70,8 @@ export const knnClassifyStep = defineStep({
         }
       }
       const truth = queries.meta?.[q]?.[p.labelField];
-      return { id, predicted: best, ...(truth !== undefined ? { label: truth } : {}) };
+      // The truth keeps its field name, so core/accuracy with the same labelField finds it.
+      return { id, predicted: best, ...(truth !== undefined ? { [p.labelField]: truth } : {}) };
     });
     ctx.progress(queries.ids.length, queries.ids.length);
     return { predictions };

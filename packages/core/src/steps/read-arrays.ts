@@ -4,7 +4,9 @@ import { z } from "zod";
 import { LatentflowError } from "../errors.js";
 import { sha256File } from "../hash.js";
 import { readNpyFile } from "../io/npy.js";
+import { toFloat32 } from "../io/tensor.js";
 import { ROWS_FILE, SPACE_FILE, VECTORS_FILE, readVectorSet } from "../io/vector-set-fs.js";
+import { inputFile } from "../pipeline/input-files.js";
 import { defineStep } from "../plugin.js";
 import { defineSpace } from "../space.js";
 import { createVectorSet } from "../vector-set.js";
@@ -21,7 +23,7 @@ export const readNpyStep = defineStep({
   description: "Read a NumPy .npy file (little-endian, C order) as a tensor.",
   inputs: {},
   outputs: { tensor: { type: "tensor" } },
-  params: z.strictObject({ path: z.string().min(1).describe("the .npy file") }),
+  params: z.strictObject({ path: inputFile(z.string().min(1).describe("the .npy file")) }),
   fingerprint: async (p, env) => hashFiles([env.resolvePath(p.path)]),
   async run(ctx, _in, p) {
     return { tensor: await readNpyFile(ctx.resolvePath(p.path)) };
@@ -48,8 +50,8 @@ export const readVectorsStep = defineStep({
   inputs: {},
   outputs: { vectors: { type: "vectors" } },
   params: z.strictObject({
-    path: z.string().min(1).describe("a vector-set directory, or a 2-D .npy file"),
-    rows: z.string().optional().describe("for a .npy: JSONL with one {id, …meta} line per row"),
+    path: inputFile(z.string().min(1).describe("a vector-set directory, or a 2-D .npy file")),
+    rows: inputFile(z.string()).optional().describe("for a .npy: JSONL with one {id, …meta} line per row"),
     space: spaceParams.optional().describe("for a .npy: the space its vectors belong to"),
   }),
   async fingerprint(p, env) {
@@ -69,7 +71,7 @@ export const readVectorsStep = defineStep({
     const t = await readNpyFile(path);
     if (t.shape.length !== 2) throw new LatentflowError("E_SHAPE", `read-vectors: expected a 2-D array [n, dim] in ${path}, found shape [${t.shape.join(", ")}]`);
     const [n, dim] = t.shape as [number, number];
-    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+    const data = toFloat32(t);
     let ids: string[] | undefined;
     let meta: Record<string, unknown>[] | undefined;
     if (p.rows) {

@@ -2,13 +2,14 @@ import { z } from "zod";
 import { LatentflowError } from "../errors.js";
 import { sha256File } from "../hash.js";
 import { readIdxItems } from "../io/idx.js";
+import { inputFile } from "../pipeline/input-files.js";
 import { defineStep } from "../plugin.js";
 import { defineSpace } from "../space.js";
 import { createVectorSet, type RowMeta } from "../vector-set.js";
 
 const params = z.strictObject({
-  images: z.string().min(1).describe("IDX file of items (e.g. train-images-idx3-ubyte, plain or .gz)"),
-  labels: z.string().min(1).optional().describe("IDX file of labels, one per item; stored as meta.label"),
+  images: inputFile(z.string().min(1).describe("IDX file of items (e.g. train-images-idx3-ubyte, plain or .gz)")),
+  labels: inputFile(z.string().min(1)).optional().describe("IDX file of labels, one per item; stored as meta.label"),
   offset: z.number().int().min(0).default(0).describe("first item to read"),
   limit: z.number().int().positive().optional().describe("read at most this many items"),
   scale: z.number().positive().default(1).describe("divide every value by this (255 maps bytes to [0, 1])"),
@@ -32,7 +33,14 @@ export const readIdxStep = defineStep({
     const imagesPath = ctx.resolvePath(p.images);
     // Only the items asked for are read (and inflated): the header says where they are.
     const { tensor: images, total } = await readIdxItems(imagesPath, { offset: p.offset, limit: p.limit });
-    if (p.offset >= total) {
+    if (images.shape.length < 2) {
+      throw new LatentflowError("E_IDX_KIND", `read-idx: param 'images' expects items of shape [n, …] (rank 2 or more), found a rank-${images.shape.length} IDX file [${total}] in ${imagesPath}`, {
+        hint: "a rank-1 IDX file holds one value per item — that is a labels file (e.g. t10k-labels-idx1-ubyte); give it as 'labels' and the -images- file as 'images'",
+        data: { param: "images", path: imagesPath, total },
+      });
+    }
+    // An empty file is a valid empty set; only an offset into a non-empty one can be past the end.
+    if (p.offset > 0 && p.offset >= total) {
       throw new LatentflowError("E_PARAM", `read-idx: offset ${p.offset} is past the end of ${imagesPath} (${total} items)`);
     }
     const n = images.shape[0] ?? 0;
@@ -45,6 +53,12 @@ export const readIdxStep = defineStep({
     if (p.labels) {
       const labelsPath = ctx.resolvePath(p.labels);
       const { tensor: labels, total: labelTotal } = await readIdxItems(labelsPath, { offset: p.offset, limit: n });
+      if (labels.shape.length !== 1) {
+        throw new LatentflowError("E_IDX_KIND", `read-idx: param 'labels' expects one value per item (a rank-1 IDX file), found a rank-${labels.shape.length} IDX file [${[labelTotal, ...labels.shape.slice(1)].join(", ")}] in ${labelsPath}`, {
+          hint: "this looks like an images file; give it as 'images' and the -labels-idx1- file as 'labels'",
+          data: { param: "labels", path: labelsPath, total: labelTotal },
+        });
+      }
       if (labelTotal !== total) {
         throw new LatentflowError("E_SHAPE", `read-idx: expected ${total} labels (one per item of ${imagesPath}), found ${labelTotal} in ${labelsPath}`);
       }

@@ -10,6 +10,7 @@ import { readJsonl } from "../io/jsonl.js";
 import { imageValues, mediaItem, textItem, type ImagePayload, type Item } from "../items.js";
 import { checkMediaContainer } from "../media/check.js";
 import { sniffMediaType } from "../media/sniff.js";
+import { inputFile } from "../pipeline/input-files.js";
 import { defineStep } from "../plugin.js";
 import type { RowMeta } from "../vector-set.js";
 
@@ -26,7 +27,7 @@ async function listingFingerprint(root: string, paths: readonly string[]): Promi
 }
 
 const readFilesParams = z.strictObject({
-  dir: z.string().min(1).describe("folder to read (relative to the pipeline file); sub-folders are read too"),
+  dir: inputFile(z.string().min(1)).describe("folder to read (relative to the pipeline file); sub-folders are read too"),
   include: z.array(z.string().min(1)).max(1000).optional().describe("glob patterns of relative paths to take, e.g. ['**/*.png'] (default: every file)"),
   exclude: z.array(z.string().min(1)).max(1000).optional().describe("glob patterns of relative paths to leave out"),
   labels: z.enum(["top", "parent", "none"]).default("top").describe("meta.label from folders: top = first folder under dir (root/<class>/…), parent = the file's own folder, none"),
@@ -62,11 +63,11 @@ export const readFilesStep = defineStep({
 
 const readItemsParams = z
   .strictObject({
-    path: z.string().min(1).describe("a JSONL (.jsonl, .jsonl.gz) or CSV (.csv, .tsv) file of rows"),
+    path: inputFile(z.string().min(1)).describe("a JSONL (.jsonl, .jsonl.gz) or CSV (.csv, .tsv) file of rows"),
     textField: z.string().min(1).optional().describe("the field holding each row's text: text items"),
     pathField: z.string().min(1).optional().describe("the field naming each row's media file (relative to root): media items"),
     idField: z.string().min(1).default("id").describe("field holding the row's id (else the row number)"),
-    root: z.string().min(1).optional().describe("folder the file paths are relative to and must stay inside (default: the folder of `path`)"),
+    root: inputFile(z.string().min(1)).optional().describe("folder the file paths are relative to and must stay inside (default: the folder of `path`)"),
     mediaTypes: z.array(z.string().regex(/^[a-z]+\/([a-z0-9.+-]+|\*)$/)).max(100).optional().describe("media types a file must have (identified by its bytes)"),
     maxFileBytes: z.number().int().positive().max(MAX_FILE_BYTES).default(DEFAULT_MAX_FILE_BYTES),
     limit: z.number().int().positive().max(100_000_000).optional().describe("read at most this many rows"),
@@ -185,8 +186,8 @@ export const readIdxItemsStep = defineStep({
   inputs: {},
   outputs: { items: { type: "items", description: "one image item per IDX item; meta.label when labels are given" } },
   params: z.strictObject({
-    images: z.string().min(1).describe("IDX file of images: n × height × width (grey) or n × height × width × channels"),
-    labels: z.string().min(1).optional().describe("IDX file of labels, one per image; stored as meta.label"),
+    images: inputFile(z.string().min(1)).describe("IDX file of images: n × height × width (grey) or n × height × width × channels"),
+    labels: inputFile(z.string().min(1)).optional().describe("IDX file of labels, one per image; stored as meta.label"),
     offset: z.number().int().min(0).default(0),
     limit: z.number().int().positive().max(100_000_000).optional(),
     idPrefix: z.string().max(200).default(""),

@@ -3,6 +3,7 @@ import { LatentflowError } from "../errors.js";
 import { sha256File } from "../hash.js";
 import { DEFAULT_MAX_CSV_BYTES, MAX_CSV_BYTES, parseCsv, readCsvText } from "../io/csv.js";
 import { DEFAULT_MAX_LINE_BYTES, readLines } from "../io/jsonl.js";
+import { inputFile } from "../pipeline/input-files.js";
 import { defineStep } from "../plugin.js";
 import type { RowMeta } from "../vector-set.js";
 
@@ -18,7 +19,7 @@ export const readJsonlStep = defineStep({
   inputs: {},
   outputs: { records: { type: "records" } },
   params: z.strictObject({
-    path: z.string().min(1).describe("the .jsonl or .jsonl.gz file"),
+    path: inputFile(z.string().min(1).describe("the .jsonl or .jsonl.gz file")),
     limit: z.number().int().positive().optional().describe("read at most this many records"),
     maxLineBytes: z.number().int().positive().max(MAX_LINE_BYTES).default(DEFAULT_MAX_LINE_BYTES).describe("longest line accepted, in bytes (default 64 MiB); a longer one stops the step with E_JSONL_LINE_TOO_LONG"),
   }),
@@ -51,7 +52,7 @@ export const readCsvStep = defineStep({
   inputs: {},
   outputs: { records: { type: "records" } },
   params: z.strictObject({
-    path: z.string().min(1),
+    path: inputFile(z.string().min(1).describe("the .csv or .csv.gz file")),
     delimiter: z.string().length(1).default(","),
     limit: z.number().int().positive().optional(),
     maxBytes: z.number().int().positive().max(MAX_CSV_BYTES).default(DEFAULT_MAX_CSV_BYTES).describe("largest file accepted, in bytes after gunzipping (default 256 MiB); a larger one stops the step with E_TOO_LARGE"),

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { LatentflowError, defineStep, sha256, throwIfCancelled } from "@latentflow/core";
+import { LatentflowError, defineStep, inputFile, sha256, throwIfCancelled } from "@latentflow/core";
 import { z } from "zod";
 import { WordVectors } from "../word-vectors/word-vectors.js";
 import { evaluateAnalogies, evaluateWordPairs, type AnalogyReport, type WordPairsReport } from "./words.js";
 
 const params = z.strictObject({
-  analogies: z.string().min(1).optional().describe("word-analogy file in Google's questions-words format"),
-  wordsim: z.string().min(1).optional().describe("WordSim-353 (word1<TAB>word2<TAB>score, # comments)"),
-  simlex: z.string().min(1).optional().describe("SimLex-999, same format"),
+  analogies: inputFile(z.string().min(1)).optional().describe("word-analogy file in Google's questions-words format"),
+  wordsim: inputFile(z.string().min(1)).optional().describe("WordSim-353 (word1<TAB>word2<TAB>score, # comments)"),
+  simlex: inputFile(z.string().min(1)).optional().describe("SimLex-999, same format"),
   pairs: z.record(z.string(), z.string().min(1)).default({}).describe("more word-pair files by name (MEN, RW, …), same format"),
   restrictVocab: z.number().int().positive().default(30000).describe("analogies: only the N most frequent words (gensim's restrict_vocab)"),
   pairsRestrictVocab: z.number().int().positive().default(300000).describe("word pairs: only the N most frequent words count as known"),

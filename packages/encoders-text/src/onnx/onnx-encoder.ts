@@ -8,6 +8,7 @@ import { VERSION } from "../version.js";
 import { readModelDir, type ModelDir, type OnnxPooling } from "./model-dir.js";
 import { normalizeInPlace, poolRow } from "./pooling.js";
 import { SentenceTokenizer } from "./tokenizer.js";
+import { loadOnnxRuntime } from "./runtime.js";
 
 /** Options of {@link OnnxSentenceEncoder.load}. */
 export interface OnnxSentenceEncoderOptions {
@@ -120,7 +121,7 @@ export class OnnxSentenceEncoder implements Encoder<string> {
     const md = await readModelDir(dir, opts);
     const tokenizer = new SentenceTokenizer(md.tokenizerJson, md.tokenizerConfig, md.maxLength, `${md.dir}/tokenizer.json`);
     // Loaded here, not at import: users of the other encoders never load the native runtime.
-    const ort: Ort = await import("onnxruntime-node");
+    const ort: Ort = await loadOnnxRuntime("onnx");
     let session: SessionLike;
     const sessionOptions: InferenceSession.SessionOptions = {
       ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),

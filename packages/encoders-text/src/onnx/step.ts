@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { canonicalJson, createVectorSet, defineStep, sha256 } from "@latentflow/core";
+import { canonicalJson, createVectorSet, defineStep, inputFile, sha256 } from "@latentflow/core";
 import { z } from "zod";
 import { textsFromRecords } from "../records.js";
 import { modelDirFiles } from "./model-dir.js";
@@ -13,7 +13,7 @@ export const onnxStep = defineStep({
   inputs: { records: { type: "records" } },
   outputs: { vectors: { type: "vectors", description: "one vector per record with a text, the record kept as meta" } },
   params: z.strictObject({
-    model: z.string().min(1).describe("the model directory (model.onnx or onnx/model.onnx, tokenizer.json), relative to the pipeline file"),
+    model: inputFile(z.string().min(1)).describe("the model directory (model.onnx or onnx/model.onnx, tokenizer.json), relative to the pipeline file"),
     field: z.string().min(1).default("text").describe("record field holding the text"),
     idField: z.string().min(1).default("id").describe("record field holding the id (else the row number)"),
     pooling: z.enum(["mean", "cls", "max"]).optional().describe("default: the model's own pooling (a sentence_embedding output), else the directory's 1_Pooling/config.json, else mean"),

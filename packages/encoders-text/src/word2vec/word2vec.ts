@@ -301,7 +301,7 @@ export async function trainWord2Vec(corpus: Corpus, options: Word2VecOptions = {
         await flush();
         hashing = false;
       }
-      onProgress?.(done, total, `epoch ${epoch + 1}/${o.epochs}`);
+      onProgress?.(done, total, `words (epoch ${epoch + 1}/${o.epochs})`);
     }
     await kernel.drain();
     const trainSeconds = (performance.now() - t0) / 1000;

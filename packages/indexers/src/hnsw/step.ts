@@ -25,7 +25,7 @@ export const hnswStep = defineStep({
       for (let start = 0; start < n; start += CHUNK) {
         ctx.signal.throwIfAborted();
         index.add(sliceVectorSet(vectors, start, Math.min(n, start + CHUNK)));
-        ctx.progress(Math.min(n, start + CHUNK), n, "indexing");
+        ctx.progress(Math.min(n, start + CHUNK), n, "vectors indexed");
       }
       return { index: index.save() };
     } finally {

@@ -1,14 +1,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, definePlugin, loadArtifactValue, loadPipelineText, type Media, type ModelArtifact } from "@latentflow/core";
+import { FsArtifactStore, LocalExecutor, PluginRegistry, corePlugin, createVectorSet, defineSpace, definePlugin, loadArtifactValue, loadPipelineText, type Media, type ModelArtifact } from "@latentflow/core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateStep } from "../metrics/step.js";
 import { Pca } from "../pca/pca.js";
 import { pcaStep } from "../pca/step.js";
 import { mnist, mnistDir } from "../test/data.js";
-import { TABLEAU_10, renderPlot, renderSvg } from "./plot.js";
+import { TABLEAU_10, colourFor, renderPlot, renderSvg } from "./plot.js";
 import { plotStep } from "./step.js";
 
 // The steps under test in a plugin of their own (the package's plugin object is assembled in plugin.ts).
@@ -71,5 +71,47 @@ describe("plot", () => {
     expect((await sharp(plot.bytes).metadata()).format).toBe("png");
     expect(new TextDecoder().decode(svg.bytes)).toContain(`trustworthiness@15 ${report.trustworthiness.toFixed(3)}`);
     if (process.env.LATENTFLOW_PLOT_OUT) await writeFile(process.env.LATENTFLOW_PLOT_OUT, plot.bytes);
+  });
+
+  it("renders labels with control characters (ESC, NUL) as text: librsvg accepts the SVG and the PNG renders", async () => {
+    const labels = ["\u001b[31mred\u001b[0m", "nul\u0000byte", "<b>&amp;'\"", "lone \ud800 surrogate"];
+    const map = createVectorSet({
+      space: defineSpace({ id: "toy", dim: 2, metric: "l2", normalized: false, modality: "other", producer: { name: "test", version: "1" } }),
+      data: Float32Array.from([0, 0, 1, 0, 0, 1, 1, 1]),
+      meta: labels.map((label) => ({ label })),
+    });
+    const plot = await renderPlot(map, { title: "title \u0007 bell" });
+    const svg = new TextDecoder().decode(plot.svg.bytes);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is that none of them is left
+    expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    expect(svg).toContain("␛[31mred␛[0m");
+    expect(svg).toContain("nul␀byte");
+    expect(svg).toContain("&lt;b&gt;&amp;amp;&#39;&quot;");
+    expect(svg).toContain("lone \ufffd surrogate");
+    expect(svg).toContain("title ␇ bell");
+    const png = await sharp(Buffer.from(plot.png.bytes)).metadata();
+    expect(png.format).toBe("png");
+  });
+
+  it("gives classes 11 to 20 colours at least as far (CIELAB ΔE) from every earlier one as Tableau 10's closest pair", () => {
+    const lab = (hex: string): [number, number, number] => {
+      const [r, g, b] = [1, 3, 5].map((i) => {
+        const c = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
+        return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      }) as [number, number, number];
+      const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+      const x = f((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047);
+      const y = f(0.2126 * r + 0.7152 * g + 0.0722 * b);
+      const z = f((0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883);
+      return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+    };
+    const dE = (a: string, b: string) => Math.hypot(...lab(a).map((v, i) => v - lab(b)[i]!));
+    let tableauMin = Infinity;
+    for (let i = 0; i < 10; i++) for (let j = 0; j < i; j++) tableauMin = Math.min(tableauMin, dE(TABLEAU_10[i]!, TABLEAU_10[j]!));
+    for (let i = 10; i < 20; i++) {
+      const c = colourFor(i);
+      expect(c).toMatch(/^#[0-9a-f]{6}$/);
+      for (const other of [...Array.from({ length: i }, (_, j) => colourFor(j)), "#ffffff", "#999999"]) expect(dE(c, other)).toBeGreaterThan(tableauMin);
+    }
   });
 });

@@ -5,6 +5,13 @@ import type { QualityReport } from "../metrics/quality.js";
 /** Qualitative palette (Tableau 10, as matplotlib's tab10): ten classes stay tellable apart. */
 export const TABLEAU_10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
+/**
+ * Classes 11 to 20: each chosen greedily as the colour farthest (CIELAB ΔE) from every earlier one, from
+ * white (the background) and from the grey of unlabelled points — at least ΔE 40 from all of them, where
+ * Tableau 10's closest pair is 27.7.
+ */
+export const EXTRA_10 = ["#0000ff", "#ff22ff", "#00ff00", "#110022", "#003300", "#000088", "#00ffcc", "#ffbb88", "#bbdd99", "#ff0077"];
+
 /** Options of {@link renderPlot}. */
 export interface PlotOptions {
   title?: string;
@@ -29,13 +36,29 @@ const BOTTOM = 56;
 const PAD = 16;
 const MAX_LEGEND = 30;
 
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+/**
+ * A label as SVG text. XML 1.0 cannot hold C0 controls (ESC, NUL, …) even as character references, and
+ * librsvg refuses the whole file over one, so they are drawn as their Unicode control pictures (␛, ␀);
+ * unpaired surrogates become U+FFFD.
+ */
+export function esc(s: string): string {
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => String.fromCharCode(c === "\u007f" ? 0x2421 : 0x2400 + c.charCodeAt(0)))
+    .replace(/[\ufffe\uffff]/g, "\ufffd")
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
 }
 
-function colourFor(i: number): string {
+/** The colour of the `i`-th distinct label. */
+export function colourFor(i: number): string {
   if (i < TABLEAU_10.length) return TABLEAU_10[i]!;
-  // Beyond ten classes: spread hues by the golden angle.
+  if (i < TABLEAU_10.length + EXTRA_10.length) return EXTRA_10[i - TABLEAU_10.length]!;
+  // Beyond twenty classes: spread hues by the golden angle.
   return `hsl(${Math.round((i * 137.508) % 360)}, 65%, 48%)`;
 }
 

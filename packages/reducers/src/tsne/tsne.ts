@@ -247,8 +247,9 @@ export class Tsne implements Reducer {
     const metric = reduceMetric(vs.space, o.metric);
     const signal = opts.signal;
     throwIfCancelled(signal, "t-SNE");
-    const total = o.nIter + 1;
-    opts.onProgress?.(0, total, "affinities");
+    // Progress counts gradient iterations, and says so; the affinities are named at 0.
+    const total = o.nIter;
+    opts.onProgress?.(0, total, "iterations (setup: affinities)");
 
     // scikit-learn: exact uses every pair, Barnes-Hut the min(n − 1, ⌊3·perplexity + 1⌋) nearest.
     const k = method === "exact" ? n - 1 : Math.min(n - 1, Math.floor(3 * o.perplexity + 1));
@@ -282,7 +283,7 @@ export class Tsne implements Reducer {
       const ee = Math.min(o.earlyExaggerationIter, o.nIter);
       const onIter = (it: number) => {
         iterations = it;
-        if (it % 10 === 0 || it === o.nIter) opts.onProgress?.(1 + it, total, it <= ee ? "early exaggeration" : "optimising");
+        if (it % 10 === 0 || it === o.nIter) opts.onProgress?.(it, total, it <= ee ? "iterations (early exaggeration)" : "iterations (optimising)");
       };
       let r = await descend(grad, y, { iterations: ee, start: 0, momentum: 0.5, exaggeration: o.earlyExaggeration, learningRate, signal, onIter });
       if (!r.converged && o.nIter > ee) {
@@ -316,7 +317,7 @@ export class Tsne implements Reducer {
     this.embeddingData = Float32Array.from(y);
     this.trainData = vs.data;
     this._info = { klDivergence: kl, klMethod, method, iterations, learningRate, neighbors: nn.k };
-    opts.onProgress?.(total, total, "done");
+    opts.onProgress?.(total, total, "iterations (done)");
   }
 
   /**

@@ -35,10 +35,18 @@ describe("umap on 10k MNIST test images", () => {
   let umap: Umap;
   let map: VectorSet;
   const progress: number[] = [];
+  const units = new Set<string>();
+  const totals = new Set<number | undefined>();
 
   beforeAll(async () => {
     umap = new Umap({ seed: 7 });
-    map = await umap.fitTransform(data, { onProgress: (done) => progress.push(done) });
+    map = await umap.fitTransform(data, {
+      onProgress: (done, total, message) => {
+        progress.push(done);
+        totals.add(total);
+        units.add(message?.split(" ")[0] ?? "");
+      },
+    });
   });
 
   it("separates the digits: 10-NN accuracy ≥ 0.90, trustworthiness@15 ≥ 0.90", async () => {
@@ -52,6 +60,9 @@ describe("umap on 10k MNIST test images", () => {
     expect(trust).toBeGreaterThanOrEqual(0.9);
     expect(progress.length).toBeGreaterThan(3);
     expect(progress.at(-1)).toBe(Math.max(...progress));
+    // Progress counts layout epochs (500 for 10k points), and says so.
+    expect([...totals]).toEqual([500]);
+    expect([...units]).toEqual(["epochs"]);
   });
 
   it("transforms held-out images near their class, and a saved model transforms the same", async () => {

@@ -210,12 +210,13 @@ export class Umap implements Reducer {
     const seed = String(o.seed);
     const rng = createRng(`umap/${seed}`);
     const nEpochs = o.nEpochs ?? (n <= 10000 ? 500 : 200);
-    const total = nEpochs + 3;
+    // Progress counts layout epochs, the one unit a user can weigh; the setup stages are named at 0.
+    const total = nEpochs;
     const progress = (done: number, message: string) => opts.onProgress?.(done, total, message);
     checkAbort(opts.signal);
 
     // 1. kNN graph.
-    progress(0, "nearest neighbours");
+    progress(0, "epochs (setup: nearest neighbours)");
     const useProjection = o.knn === "pca" || (o.knn === "auto" && n * n * dim > EXACT_KNN_BUDGET && dim > o.pcaDimensions);
     let reference = metric === "cosine" ? normaliseRows(vs.data, dim) : vs.data;
     let referenceDim = dim;
@@ -234,13 +235,13 @@ export class Umap implements Reducer {
     checkAbort(opts.signal);
 
     // 2. Fuzzy simplicial set.
-    progress(1, "fuzzy simplicial set");
+    progress(0, "epochs (setup: fuzzy simplicial set)");
     const { sigma, rho } = smoothKnnDist(nn.distances, k, o.localConnectivity);
     const w = membershipStrengths(nn.indices, nn.distances, k, sigma, rho);
     const graph = fuzzyUnion(nn.indices, w, n, k);
 
     // 3. Initial layout.
-    progress(2, "initial layout");
+    progress(0, "epochs (setup: initial layout)");
     const outDim = o.dimensions;
     let embedding: Float32Array;
     let init = o.init;
@@ -282,8 +283,8 @@ export class Umap implements Reducer {
     }
     const { a, b } = findAbParams(o.spread, o.minDist);
     const task = this.makeTask(embedding, embedding, edgeHead, edgeTail, weight, nEpochs, n, outDim, a, b, true);
-    await runSgd(task, nEpochs, o.learningRate, rng.fork("sgd"), o.threads, opts.signal, (epoch) => progress(3 + epoch, "layout"));
-    progress(total, "done");
+    await runSgd(task, nEpochs, o.learningRate, rng.fork("sgd"), o.threads, opts.signal, (epoch) => progress(epoch, "epochs (layout)"));
+    progress(total, "epochs (done)");
 
     const state: FitState = {
       inputSpace: vs.space,
@@ -329,14 +330,14 @@ export class Umap implements Reducer {
     const k = Math.min(o.nNeighbors, nTrain);
     const dim = vs.space.dim;
     const nEpochs = o.nEpochs === undefined ? (nTrain <= 10000 ? 100 : 30) : Math.max(1, Math.floor(o.nEpochs / 3));
-    const total = nEpochs + 2;
-    opts.onProgress?.(0, total, "nearest neighbours");
+    const total = nEpochs;
+    opts.onProgress?.(0, total, "epochs (setup: nearest neighbours)");
     let q = s.metric === "cosine" ? normaliseRows(vs.data, dim) : vs.data;
     if (s.projection) q = applyProjection(s.projection, q, dim);
     const nn = await umapKnn(s.reference, q, s.referenceDim, k, s.projection ? "l2" : s.metric, o.threads, opts.signal);
     if (s.projection && s.metric === "cosine") for (let i = 0; i < nn.distances.length; i++) nn.distances[i] = (nn.distances[i]! ** 2) / 2;
     checkAbort(opts.signal);
-    opts.onProgress?.(1, total, "membership weights");
+    opts.onProgress?.(0, total, "epochs (setup: membership weights)");
     const { sigma, rho } = smoothKnnDist(nn.distances, k, Math.max(0, o.localConnectivity - 1));
     const w = membershipStrengths(nn.indices, nn.distances, k, sigma, rho, true);
     // Start at the l1-normalised weighted mean of the neighbours' positions.
@@ -372,7 +373,7 @@ export class Umap implements Reducer {
     }
     const task = this.makeTask(head, s.embedding, edgeHead, edgeTail, weight, nEpochs, nTrain, outDim, s.a, s.b, false);
     const rng = createRng(`umap/${String(o.seed)}/transform`);
-    await runSgd(task, nEpochs, o.learningRate / 4, rng, o.threads, opts.signal, (epoch) => opts.onProgress?.(2 + epoch, total, "layout"));
+    await runSgd(task, nEpochs, o.learningRate / 4, rng, o.threads, opts.signal, (epoch) => opts.onProgress?.(epoch, total, "epochs (layout)"));
     return createVectorSet({ space: s.outputSpace, data: head, ids: [...vs.ids], ...(vs.meta ? { meta: vs.meta } : {}) });
   }
 
