@@ -44,5 +44,8 @@ describe("job failures", () => {
   it("round-trip code, message and hint through BullMQ's failedReason", () => {
     expect(decodeFailure(encodeFailure("E_ITEM_REJECTED", "item 3 failed:\nv=3", "set 'onError: skip'"))).toEqual({ code: "E_ITEM_REJECTED", message: "item 3 failed:\nv=3", hint: "set 'onError: skip'" });
     expect(decodeFailure("boom")).toEqual({ code: "E_STEP_FAILED", message: "boom" });
+    const full = { code: "E_X", message: "two\nlines", hint: "do this\nthen that", data: { index: 3, id: "a\nb", nested: { list: [1, "x"] } } };
+    expect(decodeFailure(encodeFailure(full))).toEqual(full);
+    expect(decodeFailure(encodeFailure({ code: "E_X", message: "m", data: { k: 1 } }))).toEqual({ code: "E_X", message: "m", data: { k: 1 } });
   });
 });

@@ -149,6 +149,75 @@ steps:
       expect(bad.steps.independent!.status).toBe("succeeded");
     });
 
+    it("applies the engine's retry policy: the same record and retry delays under every executor", async () => {
+      const events: RunEvent[] = [];
+      const rec = await run(`
+version: 1
+steps:
+  nums: { uses: contract/numbers, with: { n: 3 } }
+  plain: { uses: contract/flaky, in: { records: nums }, with: { failTimes: 2, counter: p1 }, retries: 3 }
+  timeouts: { uses: contract/flaky, in: { records: nums }, with: { failTimes: 1, counter: p2, code: E_TIMEOUT }, retries: 1 }
+  exhausted: { uses: contract/flaky, in: { records: nums }, with: { failTimes: 9, counter: p3 }, retries: 2 }
+  final: { uses: contract/flaky, in: { records: nums }, with: { failTimes: 9, counter: p4, code: E_CONTRACT_BROKEN }, retries: 4 }
+`, { events });
+      // What an executor may not change: status, attempts, cache, error (code, message, hint, data), outputs.
+      const view = Object.fromEntries(Object.entries(rec.steps).map(([id, s]) => [id, {
+        status: s.status,
+        attempts: s.attempts,
+        cache: s.cache ?? null,
+        error: s.error ?? null,
+        outputs: Object.fromEntries(Object.entries(s.outputs).map(([port, o]) => [port, o.hash])),
+      }]));
+      const recordsHash = rec.steps.nums!.outputs.records!.hash;
+      expect(view).toEqual({
+        nums: { status: "succeeded", attempts: 1, cache: "miss", error: null, outputs: { records: recordsHash } },
+        plain: { status: "succeeded", attempts: 3, cache: "miss", error: null, outputs: { records: recordsHash } },
+        timeouts: { status: "succeeded", attempts: 2, cache: "miss", error: null, outputs: { records: recordsHash } },
+        exhausted: { status: "failed", attempts: 3, cache: null, error: { code: "E_STEP_FAILED", message: "flaky failure 3 of 9" }, outputs: {} },
+        // Latentflow's own errors are not retried (they would fail the same way), except timeouts.
+        final: {
+          status: "failed",
+          attempts: 1,
+          cache: null,
+          error: { code: "E_CONTRACT_BROKEN", message: "flaky failure 1 of 9", hint: "raise 'retries' on the step", data: { attempt: 1, failTimes: 9, rows: 3, nested: { ok: false, list: [1, "two"] } } },
+          outputs: {},
+        },
+      });
+      expect(rec.status).toBe("failed");
+      expect(rec.error?.code).toBe("E_STEP_FAILED");
+      // Retries wait 200 ms, then twice as long each time (capped at 30 s), and are announced.
+      const retries = (step: string) => events.filter((e) => e.type === "step-retry" && e.stepId === step).map((e) => e.type === "step-retry" && [e.attempt, e.delayMs]);
+      expect(retries("plain")).toEqual([[1, 200], [2, 400]]);
+      expect(retries("timeouts")).toEqual([[1, 200]]);
+      expect(retries("exhausted")).toEqual([[1, 200], [2, 400]]);
+      expect(retries("final")).toEqual([]);
+      const starts = (step: string) => events.filter((e) => e.type === "step-start" && e.stepId === step).map((e) => e.type === "step-start" && e.attempt);
+      expect(starts("plain")).toEqual([1, 2, 3]);
+      expect(starts("final")).toEqual([1]);
+      // The saved record is the one returned.
+      if (h.runStore) expect((await h.runStore.load(rec.id))?.steps.final?.error).toEqual(view.final!.error);
+    });
+
+    it("keeps a step error's code, message, hint and data in the record, sharded or not", async () => {
+      const rec = await run(`
+version: 1
+steps:
+  nums: { uses: contract/numbers, with: { n: 10 } }
+  p: { uses: contract/picky, in: { records: nums }, with: { multiple: 3 }, onError: fail, shard: { size: 4 } }
+  whole: { uses: contract/picky, in: { records: nums }, with: { multiple: 3 }, onError: fail }
+`);
+      for (const id of ["p", "whole"]) {
+        const e = rec.steps[id]!.error!;
+        expect(e.code).toBe("E_ITEM_REJECTED");
+        // Which rejected item stops a sharded step first is up to timing; each is a multiple of 3.
+        expect(e.message).toMatch(/item (\d+) \(id '\1'\) failed: v=\1 is a multiple of 3/);
+        expect(e.hint).toMatch(/onError: skip/);
+        expect(e.data).toMatchObject({ code: "E_ITEM_REJECTED", message: expect.stringMatching(/multiple of 3/) });
+        expect([0, 3, 6, 9]).toContain(e.data!.index);
+        expect(e.data!.id).toBe(String(e.data!.index));
+      }
+    });
+
     it("fails a step that exceeds its timeout with E_TIMEOUT", async () => {
       const rec = await run(`
 version: 1

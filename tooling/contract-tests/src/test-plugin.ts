@@ -63,14 +63,20 @@ export const contractPlugin = definePlugin({
     }),
     defineStep({
       name: "flaky",
-      description: "fails its first `failTimes` attempts (counted in a file), then passes its input through",
+      description: "fails its first `failTimes` attempts (counted in a file), then passes its input through; with `code`, each failure is a LatentflowError of that code with a hint and data",
       inputs: { records: { type: "records" } },
       outputs: { records: { type: "records" } },
-      params: z.strictObject({ failTimes: z.number().int().min(0), counter: z.string() }),
+      params: z.strictObject({ failTimes: z.number().int().min(0), counter: z.string(), code: z.string().optional() }),
       async run(ctx, { records }, p) {
         const path = ctx.resolvePath(p.counter);
         const seen = existsSync(path) ? Number(await readFile(path, "utf8")) : 0;
         await writeFile(path, String(seen + 1));
+        if (seen < p.failTimes && p.code) {
+          throw new LatentflowError(p.code, `flaky failure ${seen + 1} of ${p.failTimes}`, {
+            hint: "raise 'retries' on the step",
+            data: { attempt: seen + 1, failTimes: p.failTimes, rows: records.length, nested: { ok: false, list: [1, "two"] } },
+          });
+        }
         if (seen < p.failTimes) throw new Error(`flaky failure ${seen + 1} of ${p.failTimes}`);
         return { records };
       },

@@ -1,7 +1,32 @@
-import type { PlanNode } from "../pipeline/validate.js";
-import type { RunRecord } from "../runs/run-record.js";
+import { LatentflowError } from "../errors.js";
+import type { Plan, PlanNode } from "../pipeline/validate.js";
+import type { RunRecord, StepRecord } from "../runs/run-record.js";
 
-// The scheduling rules every executor shares; executors differ only in how a started step runs.
+// The scheduling rules of the engine (engine.ts); executors differ only in how a started step runs.
+
+/** The steps to run for `only`: those named and everything upstream of them. */
+export function selectSteps(plan: Plan, only?: string[]): Set<string> {
+  if (!only?.length) return new Set(plan.nodes.map((n) => n.id));
+  const byId = new Map(plan.nodes.map((n) => [n.id, n]));
+  const out = new Set<string>();
+  const add = (id: string) => {
+    if (out.has(id)) return;
+    const n = byId.get(id);
+    if (!n) throw new LatentflowError("E_UNKNOWN_STEP", `--only names step '${id}', which is not in ${plan.spec.file}`, { hint: `steps: ${[...byId.keys()].join(", ")}` });
+    out.add(id);
+    n.deps.forEach(add);
+  };
+  only.forEach(add);
+  return out;
+}
+
+/** A fresh run record with every step pending (or not-run when not selected). */
+export function initialRecord(plan: Plan, runId: string, executor: string, selected: Set<string>): RunRecord {
+  const steps: Record<string, StepRecord> = {};
+  for (const n of plan.nodes) steps[n.id] = { status: selected.has(n.id) ? "pending" : "not-run", uses: n.uses, attempts: 0, outputs: {}, skipped: [] };
+  return { id: runId, pipeline: plan.spec.name, file: plan.spec.file, executor, status: "running", startedAt: new Date().toISOString(), steps };
+}
+
 
 /**
  * Starts every pending step whose inputs are all ready, while `hasRoom()` allows. A step whose input

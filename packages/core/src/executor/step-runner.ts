@@ -10,6 +10,7 @@ import type { PlanNode } from "../pipeline/validate.js";
 import { isCancellation } from "../contracts/cancel.js";
 import { ResourceCache } from "../resources.js";
 import { createRng } from "../rng.js";
+import { isRetryable, retryDelay, retryPolicyOf } from "./retry.js";
 import type { OutputRecord } from "../runs/run-record.js";
 import type { ArtifactManifest, ArtifactStore, PutOptions } from "../store/artifact-store.js";
 
@@ -38,6 +39,11 @@ export interface StepEnv {
    * stay first-writer-wins, so an artifact stored meanwhile by someone else is kept and returned.
    */
   absentKey?: string;
+  /**
+   * Calls per step (or shard) call at most, instead of the step's retry policy: a launcher that retries
+   * itself with the same policy (a fleet, through BullMQ's attempts) gives 1.
+   */
+  attempts?: number;
   onProgress?(done: number, total?: number, message?: string): void;
   onRetry?(attempt: number, delayMs: number, error: unknown): void;
   onAttempt?(attempt: number): void;
@@ -103,11 +109,6 @@ function isCancel(e: unknown, signal: AbortSignal): boolean {
 
 function cancelled(): LatentflowError {
   return new LatentflowError("E_CANCELLED", "the run was cancelled");
-}
-
-/** Errors worth another attempt: not our own deterministic input/param errors, except timeouts. */
-function retryable(e: unknown): boolean {
-  return !(e instanceof LatentflowError) || e.code === "E_TIMEOUT";
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -291,7 +292,8 @@ async function attempt(
   env: StepEnv,
   shard: StepContext["shard"],
 ): Promise<{ outputs: Record<string, ArtifactFiles>; skipped: SkippedItem[]; attempts: number; items: Record<string, number | undefined> }> {
-  const retries = node.spec.retries;
+  const policy = retryPolicyOf(node.spec);
+  const attempts = env.attempts ?? policy.attempts;
   for (let a = 0; ; a++) {
     env.onAttempt?.(a + 1);
     try {
@@ -299,8 +301,8 @@ async function attempt(
       return { ...r, attempts: a + 1 };
     } catch (e) {
       if (isCancel(e, env.signal)) throw env.signal.aborted ? cancelled() : e;
-      if (a >= retries || !retryable(e)) throw e;
-      const delay = Math.min(30_000, 200 * 2 ** a);
+      if (a + 1 >= attempts || !isRetryable(e)) throw e;
+      const delay = retryDelay(policy, a + 1);
       env.onRetry?.(a + 1, delay, e);
       env.log.warn(`step ${node.id}: attempt ${a + 1} failed, retrying in ${delay} ms`, { error: String(e) });
       await sleep(delay, env.signal);

@@ -2,6 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LatentflowError } from "../errors.js";
 import type { SkippedItem } from "../plugin.js";
+import type { StepError } from "../executor/error-record.js";
 import type { PortType } from "../ports.js";
 import { writeFileAtomic } from "../store/fs-store.js";
 
@@ -29,7 +30,8 @@ export interface StepRecord {
   shards?: { count: number; fromCache: number };
   outputs: Record<string, OutputRecord>;
   skipped: SkippedItem[];
-  error?: { code: string; message: string; hint?: string };
+  /** The step's error: code, message, hint and data as the step raised it (errorRecord). */
+  error?: StepError;
 }
 
 /** A run, readable as JSON (`latentflow inspect <run>`). */

@@ -28,6 +28,23 @@ export interface PutOptions {
 }
 
 /**
+ * How another process opens the same store (a fleet worker): JSON, `kind` first. Each store kind
+ * documents its own fields (`fs`: `root`; `redis`: `prefix`, `ttlSeconds`).
+ */
+export type StoreLocator = { kind: string } & Record<string, string | number | boolean>;
+
+/** One artifact of a `putMany`. */
+export interface PutItem {
+  key: string;
+  type: PortType;
+  files: Record<string, Uint8Array>;
+  info?: Record<string, unknown>;
+  /** The manifest as the writer built it (saves recomputing hashes). */
+  manifest?: ArtifactManifest;
+  replace?: boolean;
+}
+
+/**
  * Where artifacts live. Keys are cache keys chosen by the engine; an artifact, once put, never changes.
  * `put` is atomic (readers never see half an artifact) and idempotent (a second put of a key keeps the
  * first, unless told to replace it); `read` verifies the file against its recorded hash.
@@ -45,4 +62,10 @@ export interface ArtifactStore {
   /** Every stored key, including those whose manifest cannot be read (for `latentflow store verify`). */
   listKeys?(): AsyncIterable<string>;
   close?(): Promise<void>;
+  /** Where another process finds this store; absent for a store only this process can open (in memory). */
+  locator?(): StoreLocator;
+  /** `has` of many keys, in one round trip where the store can. */
+  hasMany?(keys: string[]): Promise<boolean[]>;
+  /** `put` of many artifacts, in one round trip where the store can; same semantics as `put` for each. */
+  putMany?(items: PutItem[]): Promise<ArtifactManifest[]>;
 }

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "nod
 import { dirname, join, resolve } from "node:path";
 import { LatentflowError } from "../errors.js";
 import type { PortType } from "../ports.js";
-import type { ArtifactManifest, ArtifactStore, PutOptions } from "./artifact-store.js";
+import type { ArtifactManifest, ArtifactStore, PutOptions, StoreLocator } from "./artifact-store.js";
 import { buildManifest, corruptArtifact, verifyFile } from "./manifest.js";
 
 const KEY = /^[a-f0-9]{16,128}$/;
@@ -40,6 +40,11 @@ export class FsArtifactStore implements ArtifactStore {
   private dir(key: string): string {
     checkKey(key);
     return join(this.location, "objects", key.slice(0, 2), key);
+  }
+
+  /** `{ kind: "fs", root }`: a worker that mounts the same path opens the same store. */
+  locator(): StoreLocator {
+    return { kind: "fs", root: this.location };
   }
 
   async has(key: string): Promise<boolean> {

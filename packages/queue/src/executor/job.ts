@@ -1,36 +1,19 @@
-import type { ArtifactManifest, OnError, PlanNode, StepResult } from "@latentflow/core";
+import { invocationOf, type ArtifactManifest, type PlanNode, type StepError, type StepInvocation, type StepResult, type StoreLocator } from "@latentflow/core";
 
-/** Where a job's artifacts live, by reference: workers open the store themselves. */
+/** Where a job's artifacts live, by reference: workers open the store themselves (from its `locator()`). */
 export type StoreRef = { kind: "redis"; prefix: string; ttlSeconds?: number } | { kind: "fs"; root: string };
 
-/** A step job's payload: references and params only, never code. */
-export interface StepJobData {
-  v: 1;
-  runId: string;
-  stepId: string;
-  uses: string;
-  plugin: { name: string; version: string };
-  /** Params after the coordinator's schema applied defaults. */
-  params: unknown;
-  /** Input port → artifact key of the output feeding it. */
-  inputs: Record<string, string>;
-  shard?: { size: number };
-  onError: OnError;
-  retries: number;
-  timeoutMs?: number;
-  seed: string;
-  baseDir: string;
-  force: boolean;
+/**
+ * A step job's payload: core's step invocation (references and params only, never code) plus where its
+ * store is and how its outputs come back.
+ */
+export interface StepJobData extends StepInvocation {
   store: StoreRef;
   /**
    * Set by a coordinator that stores small outputs itself: outputs of up to this many bytes in all come back
    * in the job's result (`inline`) instead of being stored by the worker. Never set on sharded steps.
    */
   inlineBytes?: number;
-  /** Set when the coordinator found this cache key (the step's) not cached: the worker skips its lookup. */
-  absentKey?: string;
-  /** Set on a shard's job: run only this shard of a sharded step (its parent job gathers). */
-  shardIndex?: number;
 }
 
 /** An output handed back in a job's result, for the coordinator to store: its manifest (as the worker built it) and its files, base64-encoded. */
@@ -64,34 +47,42 @@ export function shardJobIdFor(runId: string, stepId: string, index: number): str
   return `${jobIdFor(runId, stepId)}.shard-${index}`;
 }
 
-/** Builds the payload of a step's job. */
-export function jobData(node: PlanNode, ctx: { runId: string; seed: string; baseDir: string; force: boolean; store: StoreRef; inputs: Record<string, string> }): StepJobData {
-  return {
-    v: 1,
-    runId: ctx.runId,
-    stepId: node.id,
-    uses: node.uses,
-    plugin: node.plugin,
-    params: node.params ?? {},
-    inputs: ctx.inputs,
-    ...(node.spec.shard ? { shard: { size: node.spec.shard.size } } : {}),
-    onError: node.spec.onError,
-    retries: node.spec.retries,
-    ...(node.spec.timeoutMs !== undefined ? { timeoutMs: node.spec.timeoutMs } : {}),
-    seed: ctx.seed,
-    baseDir: ctx.baseDir,
-    force: ctx.force,
-    store: ctx.store,
-  };
+/** Builds the payload of a step's job: the step's invocation and the store its worker opens. */
+export function jobData(node: PlanNode, run: { runId: string; seed: string; baseDir: string; force: boolean; store: StoreRef; inputs: Record<string, string> }): StepJobData {
+  return { ...invocationOf(node, run), store: run.store };
 }
 
-/** A worker's failure, as BullMQ's failedReason: readable in dashboards, parsed back by the coordinator. */
-export function encodeFailure(code: string, message: string, hint?: string): string {
-  return `${code} ${message}${hint ? `\n  hint: ${hint}` : ""}`;
+/** The store reference of a store's locator, or undefined when workers could not open it. */
+export function storeRefOf(locator: StoreLocator | undefined): StoreRef | undefined {
+  if (locator?.kind === "redis" && typeof locator.prefix === "string") {
+    return { kind: "redis", prefix: locator.prefix, ...(typeof locator.ttlSeconds === "number" && locator.ttlSeconds > 0 ? { ttlSeconds: locator.ttlSeconds } : {}) };
+  }
+  if (locator?.kind === "fs" && typeof locator.root === "string") return { kind: "fs", root: locator.root };
+  return undefined;
 }
 
-export function decodeFailure(reason: string | undefined): { code: string; message: string; hint?: string } {
-  const m = /^(E_[A-Z0-9_]+) ([\s\S]*?)(?:\n {2}hint: ([\s\S]*))?$/.exec(reason ?? "");
+/**
+ * A step's error as BullMQ's failedReason: readable in dashboards (`CODE message`, then `hint:` and `data:`
+ * lines), parsed back by the coordinator into the same record (`decodeFailure`).
+ */
+export function encodeFailure(error: StepError): string;
+export function encodeFailure(code: string, message: string, hint?: string): string;
+export function encodeFailure(a: StepError | string, message?: string, hint?: string): string {
+  const e: StepError = typeof a === "string" ? { code: a, message: message ?? "", ...(hint ? { hint } : {}) } : a;
+  return `${e.code} ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}${e.data ? `\n  data: ${JSON.stringify(e.data)}` : ""}`;
+}
+
+/** The record of a failedReason written by `encodeFailure`; text of any other form is an E_STEP_FAILED message. */
+export function decodeFailure(reason: string | undefined): StepError {
+  const m = /^(E_[A-Z0-9_]+) ([\s\S]*?)(?:\n {2}hint: ([\s\S]*?))?(?:\n {2}data: (\{.*\}))?$/.exec(reason ?? "");
   if (!m) return { code: "E_STEP_FAILED", message: reason || "the job failed without a reason" };
-  return { code: m[1]!, message: m[2]!, ...(m[3] ? { hint: m[3] } : {}) };
+  let data: Record<string, unknown> | undefined;
+  if (m[4]) {
+    try {
+      data = JSON.parse(m[4]) as Record<string, unknown>;
+    } catch {
+      data = undefined;
+    }
+  }
+  return { code: m[1]!, message: m[2]!, ...(m[3] ? { hint: m[3] } : {}), ...(data ? { data } : {}) };
 }

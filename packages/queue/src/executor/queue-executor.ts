@@ -1,35 +1,35 @@
 import { FlowProducer, Job, Queue, QueueEvents, type QueueEventsListener } from "bullmq";
 import type { Redis } from "ioredis";
 import {
-  FsArtifactStore,
   LatentflowError,
-  initialRecord,
-  newRunId,
-  cancelPending,
-  createRecordSaver,
-  finishRecord,
-  startReady,
-  selectSteps,
+  errorFromRecord,
   keyForNode,
+  newRunId,
   outputKey,
+  retryDelay,
+  retryPolicyOf,
+  runPlan,
+  selectSteps,
   shardCount,
   silentLogger,
   stepKey,
   type ArtifactManifest,
   type ArtifactStore,
   type Executor,
+  type LaunchHooks,
+  type Logger,
   type OutputRecord,
-  type PortType,
   type Plan,
   type PlanNode,
+  type PutItem,
   type RunOptions,
   type RunRecord,
+  type StepLauncher,
 } from "@latentflow/core";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, probeRedis, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
-import { RedisArtifactStore } from "../store/redis-store.js";
 import { batcher, Failed } from "./batch.js";
-import { decodeFailure, encodeFailure, jobData, jobIdFor, queueOf, shardJobIdFor, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./job.js";
+import { decodeFailure, encodeFailure, jobData, jobIdFor, queueOf, shardJobIdFor, storeRefOf, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "./job.js";
 
 export interface QueueExecutorOptions {
   redis: RedisTarget;
@@ -73,8 +73,8 @@ type Outcome = { ok: true; value: StepJobResult } | { ok: false; reason: string 
 
 /** The store reference workers receive: they open the same store themselves. */
 export function storeRef(store: ArtifactStore): StoreRef {
-  if (store instanceof RedisArtifactStore) return { kind: "redis", prefix: store.prefix, ...(store.ttlSeconds ? { ttlSeconds: store.ttlSeconds } : {}) };
-  if (store instanceof FsArtifactStore) return { kind: "fs", root: store.location };
+  const ref = storeRefOf(store.locator?.());
+  if (ref) return ref;
   throw new LatentflowError("E_EXECUTOR", `the queue executor needs a store its workers can open; '${store.kind}' is not one`, {
     hint: "use RedisArtifactStore (the default with --executor queue) or an FsArtifactStore on a path every worker mounts",
   });
@@ -85,18 +85,6 @@ async function stepCached(store: ArtifactStore, node: PlanNode, inputs: Record<s
   const key = await keyForNode(node, inputs, baseDir);
   for (const port of Object.keys(node.step.outputs)) if (!(await store.has(outputKey(key, port)))) return false;
   return true;
-}
-
-/** A deep copy of a JSON-like value, as a JSON round trip would give (undefined properties left out), without the text. */
-function copyJson<T>(v: T): T {
-  if (typeof v !== "object" || v === null) return v;
-  if (Array.isArray(v)) return v.map(copyJson) as T;
-  const out: Record<string, unknown> = {};
-  for (const k in v) {
-    const x = (v as Record<string, unknown>)[k];
-    if (x !== undefined) out[k] = copyJson(x);
-  }
-  return out as T;
 }
 
 function isStepResult(v: unknown): v is StepJobResult {
@@ -154,8 +142,8 @@ export class QueueExecutor implements Executor {
   }
 
   /** Says so once when Redis keeps no data across a restart and artifacts live in it. */
-  private async checkPersistence(store: ArtifactStore): Promise<void> {
-    if (this.persistenceChecked || !this.onWarning || !(store instanceof RedisArtifactStore)) return;
+  private async checkPersistence(ref: StoreRef): Promise<void> {
+    if (this.persistenceChecked || !this.onWarning || ref.kind !== "redis") return;
     this.persistenceChecked = true;
     try {
       const [, save] = (await this.client.config("GET", "save")) as string[];
@@ -245,30 +233,17 @@ export class QueueExecutor implements Executor {
 
   async run(plan: Plan, options: RunOptions): Promise<RunRecord> {
     await this.ready(options.signal);
-    await this.checkPersistence(options.store);
-    const onWarning = this.onWarning;
+    const ref = storeRef(options.store);
+    await this.checkPersistence(ref);
     const runId = options.runId ?? newRunId();
     const selected = selectSteps(plan, options.only);
     const records = options.runStore ?? this.runs;
     const log = options.log ?? silentLogger;
-    const emit = options.onEvent ?? (() => {});
-    const ref = storeRef(options.store);
     const previous = await records.load(runId);
-    const record = initialRecord(plan, runId, this.name, selected);
-    if (previous) record.startedAt = previous.startedAt;
-    const started = Date.now();
-    // Coalesced writes: rewriting the whole record at every step start and end made the coordinator the
-    // fleet's bottleneck (see docs/fleet.md, Benchmark). The record grows with the steps, so big runs write
-    // it less often (200 ms apart for a few steps, up to 1 s for hundreds); jobs show live state meanwhile.
-    const saver = createRecordSaver(record, records, log, Math.min(1000, 200 + 2 * selected.size));
-    const save = () => saver.save();
-
     const nodes = plan.nodes.filter((n) => selected.has(n.id));
     // Running a run id again is a request to carry it on, even after a cancel.
     await this.runs.clearCancel(runId);
     await this.runs.saveMeta(runId, { file: plan.spec.file, store: ref, ...(options.only ? { only: options.only } : {}), ...(this.plugins.length ? { plugins: this.plugins } : {}), queues: Object.fromEntries(nodes.map((n) => [n.id, queueOf(n)])) });
-    await saver.flush();
-    emit({ type: "run-start", runId, steps: [...selected] });
 
     const controller = new AbortController();
     const signal = controller.signal;
@@ -276,92 +251,108 @@ export class QueueExecutor implements Executor {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) controller.abort();
     // Listeners this run attaches to the shared connections, detached when it ends.
-    const detach: (() => void)[] = [];
-    // `latentflow cancel <run>` from another process reaches this coordinator too.
-    const sub = await this.cancels().catch((e: unknown) => {
-      options.signal?.removeEventListener("abort", onAbort);
-      throw e;
-    });
-    const onCancel = (_c: string, id: string) => id === runId && controller.abort();
-    sub.on("message", onCancel);
-    detach.push(() => sub.off("message", onCancel));
+    const detach: (() => void)[] = [() => options.signal?.removeEventListener("abort", onAbort)];
+    const undo = () => {
+      for (const d of detach) d();
+    };
+    try {
+      // `latentflow cancel <run>` from another process reaches this coordinator too.
+      const sub = await this.cancels();
+      const onCancel = (_c: string, id: string) => id === runId && controller.abort();
+      sub.on("message", onCancel);
+      detach.push(() => sub.off("message", onCancel));
+      const launcher = await this.launcher(plan, nodes, options, runId, signal, ref, previous !== undefined, log, detach);
+      return await runPlan(plan, { ...options, runId, signal, runStore: records }, {
+        executor: this.name,
+        launcher,
+        // A fleet takes as many steps as are ready; its workers' concurrency bounds the work.
+        concurrency: Number.POSITIVE_INFINITY,
+        // Coalesced writes: rewriting the whole record at every step start and end made the coordinator the
+        // fleet's bottleneck (see docs/fleet.md, Benchmark). The record grows with the steps, so big runs write
+        // it less often (200 ms apart for a few steps, up to 1 s for hundreds); jobs show live state meanwhile.
+        saveIntervalMs: Math.min(1000, 200 + 2 * selected.size),
+        ...(previous ? { startedAt: previous.startedAt } : {}),
+        ...(this.onWarning ? { onWarning: this.onWarning } : {}),
+      });
+    } finally {
+      undo();
+    }
+  }
 
+  /**
+   * The launcher of one run: a step launch becomes a BullMQ job (a flow of shard jobs for a sharded step)
+   * carrying the step's invocation, and settles when the job does — heard through QueueEvents, with a poll
+   * as the safety net for events missed while Redis restarts.
+   */
+  private async launcher(plan: Plan, nodes: PlanNode[], options: RunOptions, runId: string, signal: AbortSignal, ref: StoreRef, seenBefore: boolean, log: Logger, detach: (() => void)[]): Promise<StepLauncher> {
+    const store = options.store;
+    const force = options.force ?? false;
+    /** What the run's listeners need to know of one launch of a step. */
+    interface Launch {
+      hooks: LaunchHooks;
+      node: PlanNode;
+      /** The highest attempt announced (BullMQ's own `active` events: workers send none for it). */
+      announced: number;
+      /** Retries (`delayed` events) heard, by job. */
+      retries: Map<string, number>;
+      shards?: { count: number; done: Set<string> };
+    }
+    const stepJobs = new Map<string, Launch>();
+    const shardJobs = new Map<string, Launch>();
     const queues = new Map<string, Queue>();
-    const stepOfJob = new Map<string, string>();
-    // Shard jobs of sharded steps: progress counts their completions.
-    const shardOfJob = new Map<string, { stepId: string; count: number; done: Set<string> }>();
     const flows = this.flows();
     // Settling jobs, by job id; a `completed` event hands over the job's return value directly (QueueEvents
     // has parsed it already).
     const wake = new Map<string, (returnvalue?: unknown) => void>();
     const early = new Map<string, unknown>();
-    // Step starts come from BullMQ's own `active` events (workers send no event of their own for them):
-    // the highest attempt announced, by step, and the retries (`delayed` events) heard, by job.
-    const activeSeen = new Map<string, number>();
-    const retriesSeen = new Map<string, number>();
     // The safety-net poll: one timer for the whole run, checking the jobs that have settled for a while.
     const settling = new Map<string, { check: () => Promise<void>; since: number; q: Queue }>();
     let eventChain = Promise.resolve();
+    const announce = (l: Launch, attempt: number) => {
+      if (l.announced >= attempt) return;
+      l.announced = attempt;
+      l.hooks.onAttempt(attempt);
+    };
     for (const name of new Set(nodes.map(queueOf))) {
-      const conn = await this.queueConn(name).catch((e: unknown) => {
-        options.signal?.removeEventListener("abort", onAbort);
-        for (const d of detach) d();
-        throw e;
-      });
-      const { q, qe } = conn;
+      const { q, qe } = await this.queueConn(name);
       // This run's listeners; the reader is older than any job this run adds, so it hears all of them.
       const on = <U extends keyof QueueEventsListener>(event: U, listener: QueueEventsListener[U]) => {
         qe.on(event, listener);
         detach.push(() => qe.off(event, listener));
       };
-      const started = (stepId: string, attempt: number) => {
-        const rec = record.steps[stepId]!;
-        rec.attempts = Math.max(rec.attempts, attempt);
-        emit({ type: "step-start", runId, stepId, attempt });
-      };
       on("active", ({ jobId }) => {
-        const stepId = stepOfJob.get(jobId);
-        if (stepId) {
-          // Not another attempt: a sharded step's gathering job, a stalled job taken again.
-          const n = (retriesSeen.get(jobId) ?? 0) + 1;
-          if ((activeSeen.get(stepId) ?? 0) >= n) return;
-          activeSeen.set(stepId, n);
-          started(stepId, n);
-          return;
-        }
-        const shard = shardOfJob.get(jobId);
-        if (shard && !activeSeen.has(shard.stepId)) {
-          activeSeen.set(shard.stepId, 1);
-          started(shard.stepId, 1);
-        }
+        const l = stepJobs.get(jobId);
+        // Not another attempt: a sharded step's gathering job, a stalled job taken again.
+        if (l) return announce(l, (l.retries.get(jobId) ?? 0) + 1);
+        const s = shardJobs.get(jobId);
+        if (s) announce(s, 1);
       });
       on("progress", ({ jobId, data }) => {
-        const stepId = stepOfJob.get(jobId);
+        const l = stepJobs.get(jobId);
         const p = data as StepJobProgress;
-        if (!stepId || typeof p !== "object") return;
+        if (!l || typeof p !== "object") return;
         // Workers of an earlier version announce each attempt themselves.
-        if (p.kind === "start") {
-          if ((activeSeen.get(stepId) ?? 0) >= p.attempt) return;
-          activeSeen.set(stepId, p.attempt);
-          started(stepId, p.attempt);
-        } else emit({ type: "step-progress", runId, stepId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) });
+        if (p.kind === "start") announce(l, p.attempt);
+        else l.hooks.onProgress(p.done, p.total, p.message);
       });
       // A failed attempt with attempts left goes to BullMQ's delayed set (the backoff): that is a retry.
-      on("delayed", ({ jobId, delay }) => {
-        const stepId = stepOfJob.get(jobId);
-        if (!stepId) return;
-        retriesSeen.set(jobId, (retriesSeen.get(jobId) ?? 0) + 1);
-        eventChain = eventChain.then(async () => {
-          const job = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
-          const at = Number(delay);
-          emit({ type: "step-retry", runId, stepId, attempt: job?.attemptsMade ?? 1, delayMs: Math.max(0, at > 1e12 ? at - Date.now() : at), error: decodeFailure(job?.failedReason).message });
-        }).catch(() => {});
+      on("delayed", ({ jobId }) => {
+        const l = stepJobs.get(jobId);
+        if (!l) return;
+        l.retries.set(jobId, (l.retries.get(jobId) ?? 0) + 1);
+        eventChain = eventChain
+          .then(async () => {
+            const job = await Job.fromId<StepJobData, StepJobResult>(q, jobId);
+            const attempt = job?.attemptsMade ?? l.retries.get(jobId)!;
+            l.hooks.onRetry(attempt, retryDelay(retryPolicyOf(l.node.spec), attempt), decodeFailure(job?.failedReason).message);
+          })
+          .catch(() => {});
       });
       on("completed", ({ jobId, returnvalue }) => {
-        const shard = shardOfJob.get(jobId);
-        if (shard) {
-          shard.done.add(jobId);
-          emit({ type: "step-progress", runId, stepId: shard.stepId, done: shard.done.size, total: shard.count, message: `shard ${shard.done.size}/${shard.count}` });
+        const s = shardJobs.get(jobId);
+        if (s?.shards) {
+          s.shards.done.add(jobId);
+          s.hooks.onProgress(s.shards.done.size, s.shards.count, `shard ${s.shards.done.size}/${s.shards.count}`);
         }
         const w = wake.get(jobId);
         if (w) w(returnvalue);
@@ -378,8 +369,9 @@ export class QueueExecutor implements Executor {
 
     const jobOpts = (node: PlanNode, jobId: string) => ({
       jobId,
-      attempts: node.spec.retries + 1,
-      backoff: { type: "exponential" as const, delay: 200 },
+      // The engine's retry policy; workers wait between attempts as it says (their `backoffStrategy`).
+      attempts: retryPolicyOf(node.spec).attempts,
+      backoff: { type: "latentflow" },
       removeOnComplete: { age: this.keep },
       removeOnFail: { age: this.keep },
     });
@@ -408,14 +400,13 @@ export class QueueExecutor implements Executor {
     };
 
     /** Enqueues a step's job (or flow); false when a job from an earlier coordinator was there already. */
-    const add = async (node: PlanNode, data: StepJobData, shards?: number): Promise<boolean> => {
+    const add = async (node: PlanNode, data: StepJobData, shards: number | undefined, again: boolean): Promise<boolean> => {
       const q = queues.get(queueOf(node))!;
       const jobId = jobIdFor(runId, node.id);
       // Only a run id seen before can have jobs already: a fresh run skips the lookup.
-      const existing = previous || rerun.has(node.id) ? await Job.fromId<StepJobData, StepJobResult>(q, jobId) : undefined;
-      if (existing && rerun.has(node.id)) {
+      const existing = seenBefore || again ? await Job.fromId<StepJobData, StepJobResult>(q, jobId) : undefined;
+      if (existing && again) {
         // Run again because its outputs were lost: the finished job's result names artifacts that are gone.
-        rerun.delete(node.id);
         await q.remove(jobId, { removeChildren: true }).catch(() => {});
       } else if (existing) {
         if ((await existing.getState()) !== "failed") return false; // resuming: leave it where it is
@@ -452,18 +443,15 @@ export class QueueExecutor implements Executor {
       return true;
     };
 
-    // Cache lookups of steps that become ready together, in one round trip (a pipeline on a Redis store): a
+    // Cache lookups of steps that become ready together, in one round trip where the store can (`hasMany`): a
     // step found missing is enqueued with that key as `absentKey`, and its worker skips its own lookup — one
     // round trip fewer on the path of every step that computes.
-    const lookup = batcher<string, boolean>((keys) => {
-      const store = options.store;
-      return store instanceof RedisArtifactStore ? store.hasMany(keys) : Promise.all(keys.map((k) => store.has(k)));
-    });
+    const lookup = batcher<string, boolean>((keys) => (store.hasMany ? store.hasMany(keys) : Promise.all(keys.map((k) => store.has(k)))));
     /** The step's cache key if the coordinator can compute it (no fingerprint to read) and finds it not cached. */
-    const absentKey = async (node: PlanNode): Promise<string | undefined> => {
-      if (options.force || node.step.fingerprint || (node.spec.shard && node.step.shardable)) return undefined;
+    const absentKey = async (node: PlanNode, inputs: Record<string, OutputRecord>): Promise<string | undefined> => {
+      if (force || node.step.fingerprint || (node.spec.shard && node.step.shardable)) return undefined;
       const hashes: Record<string, string> = {};
-      for (const [port, r] of Object.entries(node.inputs)) hashes[port] = outputsOf.get(r.step)![r.port]!.hash;
+      for (const [port, r] of Object.entries(inputs)) hashes[port] = r.hash;
       const key = stepKey(node, hashes);
       try {
         const present = await Promise.all(Object.keys(node.step.outputs).map((port) => lookup(outputKey(key, port))));
@@ -475,25 +463,23 @@ export class QueueExecutor implements Executor {
     };
 
     // Small outputs that workers handed back in their results: stored here before their step counts as done,
-    // those of steps finishing together in one round trip (`putMany` on a Redis store). First writer wins, as
-    // for any put: the outputs recorded are the stored ones.
-    type Put = { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest; replace?: boolean };
-    const put = batcher<Put, ArtifactManifest>(async (items) => {
-      const store = options.store;
-      if (store instanceof RedisArtifactStore) return store.putMany(items);
+    // those of steps finishing together in one round trip (`putMany` where the store has it). First writer
+    // wins, as for any put: the outputs recorded are the stored ones.
+    const put = batcher<PutItem, ArtifactManifest>(async (items) => {
+      if (store.putMany) return store.putMany(items);
       const out: ArtifactManifest[] = [];
       for (const it of items) out.push(await store.put(it.key, it.type, it.files, it.info, { replace: it.replace ?? false }));
       return out;
     }, PUT_INTERVAL_MS);
     const storeInline = async (r: StepJobResult): Promise<Record<string, OutputRecord>> => {
-      const items = r.inline!.map(({ manifest: m, files }) => ({
+      const items: PutItem[] = r.inline!.map(({ manifest: m, files }) => ({
         key: m.key,
         type: m.type,
         files: Object.fromEntries(Object.entries(files).map(([name, b64]) => [name, new Uint8Array(Buffer.from(b64, "base64"))])),
         ...(m.info ? { info: m.info } : {}),
         manifest: m,
         // A forced run replaces what is stored (a damaged copy is repaired, not kept).
-        ...(options.force ? { replace: true } : {}),
+        ...(force ? { replace: true } : {}),
       }));
       const stored = new Map((await Promise.all(items.map(put))).map((m) => [m.key, m]));
       const outputs: Record<string, OutputRecord> = {};
@@ -535,7 +521,7 @@ export class QueueExecutor implements Executor {
             if (state === "unknown") {
               // Gone (removed on cancel, or lost with a Redis that kept no data): add it again, or stop.
               if (signal.aborted) finish({ ok: false, reason: encodeFailure("E_CANCELLED", "the run was cancelled") });
-              else await add(node, data, shards);
+              else await add(node, data, shards, false);
               return;
             }
             if (state === "completed" || state === "failed") {
@@ -577,126 +563,6 @@ export class QueueExecutor implements Executor {
       });
     };
 
-    // Outputs of finished steps as the job results name them; full manifests are read only where needed.
-    const outputsOf = new Map<string, Record<string, OutputRecord>>();
-    const pending = new Map<string, PlanNode>(nodes.map((n) => [n.id, n]));
-    const running = new Map<string, Promise<void>>();
-    const failed = new Set<string>();
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    // Steps put back to run again because artifacts they made were lost, and how often each was.
-    const rerun = new Set<string>();
-    const recomputed = new Map<string, number>();
-
-    /**
-     * A step found an input artifact missing: when the artifacts of finished steps are gone from the store (a
-     * Redis restarted without persistence, an artifact expired or deleted), those steps run again, then this
-     * one (at once when its inputs are back already: another step found them gone first). True when the step
-     * was put back; false when it was put back too often already.
-     */
-    const recomputeLost = async (node: PlanNode): Promise<boolean> => {
-      if (signal.aborted || (recomputed.get(node.id) ?? 0) >= 3) return false;
-      const lost = new Set<string>();
-      for (const r of Object.values(node.inputs)) {
-        const out = outputsOf.get(r.step)?.[r.port];
-        if (out && !(await options.store.has(out.key))) lost.add(r.step);
-      }
-      if ([...lost].some((id) => (recomputed.get(id) ?? 0) >= 3 || !byId.has(id))) return false;
-      recomputed.set(node.id, (recomputed.get(node.id) ?? 0) + 1);
-      for (const id of lost) {
-        recomputed.set(id, (recomputed.get(id) ?? 0) + 1);
-        activeSeen.delete(id);
-        if (pending.has(id) || running.has(id)) continue;
-        outputsOf.delete(id);
-        Object.assign(record.steps[id]!, { status: "pending", outputs: {} });
-        rerun.add(id);
-        pending.set(id, byId.get(id)!);
-      }
-      if (lost.size) {
-        log.warn(`step ${node.id}: the outputs of ${[...lost].map((id) => `'${id}'`).join(", ")} are gone from ${options.store.location}; running ${lost.size > 1 ? "them" : "it"} again`);
-        onWarning?.(`step '${node.id}': input artifacts made by ${[...lost].map((id) => `'${id}'`).join(", ")} are gone from ${options.store.location} (a Redis restarted without persistence?); recomputing them`);
-      }
-      const rec = record.steps[node.id]!;
-      rec.status = "pending";
-      delete rec.error;
-      rerun.add(node.id);
-      activeSeen.delete(node.id);
-      pending.set(node.id, node);
-      return true;
-    };
-    const limit = options.concurrency ?? Number.POSITIVE_INFINITY;
-
-    const start = async (node: PlanNode) => {
-      pending.delete(node.id);
-      const rec = record.steps[node.id]!;
-      rec.status = "running";
-      rec.startedAt = new Date().toISOString();
-      const t0 = Date.now();
-      void save();
-      const inputs: Record<string, string> = {};
-      for (const [port, r] of Object.entries(node.inputs)) inputs[port] = outputsOf.get(r.step)![r.port]!.key;
-      const data = jobData(node, { runId, seed: plan.spec.seed, baseDir: plan.baseDir, force: options.force ?? false, store: ref, inputs });
-      stepOfJob.set(jobIdFor(runId, node.id), node.id);
-      let requeued = false;
-      const p = (async () => {
-        // A sharded step fans out into one job per shard, unless its gathered outputs are cached already:
-        // only it needs its inputs' manifests (their item counts and hashes).
-        const inputManifests: Record<string, ArtifactManifest> = {};
-        if (node.spec.shard && node.step.shardable) {
-          for (const [port, key] of Object.entries(inputs)) {
-            const m = await options.store.stat(key);
-            if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `input '${port}' of step '${node.id}': artifact ${key} is not in ${options.store.location}`);
-            inputManifests[port] = m;
-          }
-        }
-        const count = shardCount(node, inputManifests);
-        const cached = count !== undefined && !options.force && (await stepCached(options.store, node, inputManifests, plan.baseDir));
-        const shards = count !== undefined && count > 1 && !cached ? count : undefined;
-        if (shards) {
-          const entry = { stepId: node.id, count: shards, done: new Set<string>() };
-          for (let i = 0; i < shards; i++) shardOfJob.set(shardJobIdFor(runId, node.id, i), entry);
-        }
-        if (!shards) {
-          const absent = await absentKey(node);
-          if (absent) data.absentKey = absent;
-          if (!node.spec.shard) data.inlineBytes = INLINE_BYTES;
-        }
-        const fresh = await add(node, data, shards);
-        return settle(node, data, shards, fresh);
-      })()
-        .then(async (o) => {
-          await eventChain;
-          if (!o.ok) {
-            rec.error = decodeFailure(o.reason);
-            if (rec.error.code === "E_ARTIFACT_MISSING" && (await recomputeLost(node))) return void (requeued = true);
-            rec.status = signal.aborted || rec.error.code === "E_CANCELLED" ? "cancelled" : "failed";
-            failed.add(node.id);
-            if (rec.status === "failed") log.error(`step ${node.id} failed: ${rec.error.message}`);
-            return;
-          }
-          const r = o.value;
-          if (r.inline?.length) r.outputs = await storeInline(r);
-          outputsOf.set(node.id, r.outputs);
-          Object.assign(rec, { status: "succeeded", cache: r.cache, key: r.key, attempts: r.attempts, outputs: r.outputs, skipped: r.skipped, ...(r.shards ? { shards: r.shards } : {}) });
-        })
-        .catch(async (e: unknown) => {
-          if (e instanceof LatentflowError && e.code === "E_ARTIFACT_MISSING" && (await recomputeLost(node).catch(() => false))) return void (requeued = true);
-          rec.status = signal.aborted ? "cancelled" : "failed";
-          rec.error = e instanceof LatentflowError ? { code: e.code, message: e.message } : { code: "E_QUEUE", message: String(e) };
-          failed.add(node.id);
-        })
-        .finally(() => {
-          running.delete(node.id);
-          if (requeued) return wakeLoop();
-          rec.finishedAt = new Date().toISOString();
-          rec.durationMs = Date.now() - t0;
-          void save();
-          // The event gets its own copy (the record keeps changing); none is made without a listener.
-          if (options.onEvent) emit({ type: "step-end", runId, stepId: node.id, record: copyJson(rec) });
-          wakeLoop();
-        });
-      running.set(node.id, p);
-    };
-
     // One timer for the run: jobs settling for longer than a poll period get one cheap pipelined look at their
     // hash (does it exist, has it finished); only those finished, gone, or of a cancelled run get a full check.
     let polling = false;
@@ -725,41 +591,50 @@ export class QueueExecutor implements Executor {
       }
     };
     const pollTimer = setInterval(() => void poll(), this.pollMs);
+    detach.push(() => clearInterval(pollTimer));
 
-    let cancelSent = false;
-    // The scheduling loop sleeps until a step ends or the run is aborted; one listener for the whole run.
-    let wakeLoop: () => void = () => {};
-    signal.addEventListener("abort", () => wakeLoop(), { once: true });
-    try {
-      while (pending.size || running.size) {
-        if (!signal.aborted) {
-          startReady(pending, record, failed, (d) => outputsOf.has(d), () => running.size < limit, (node) => void start(node));
-        } else {
-          cancelPending(pending, record);
-          if (!cancelSent) {
-            cancelSent = true;
-            // Workers abort running jobs of the run; the coordinator removes those still waiting.
-            await this.runs.requestCancel(runId);
-            for (const w of wake.values()) w();
+    return {
+      launch: async (node, inputs, hooks) => {
+        const keys: Record<string, string> = {};
+        for (const [port, out] of Object.entries(inputs)) keys[port] = out.key;
+        const data = jobData(node, { runId, seed: plan.spec.seed, baseDir: plan.baseDir, force, store: ref, inputs: keys });
+        const launch: Launch = { hooks, node, announced: 0, retries: new Map() };
+        stepJobs.set(jobIdFor(runId, node.id), launch);
+        // A sharded step fans out into one job per shard, unless its gathered outputs are cached already:
+        // only it needs its inputs' manifests (their item counts and hashes).
+        const inputManifests: Record<string, ArtifactManifest> = {};
+        if (node.spec.shard && node.step.shardable) {
+          for (const [port, key] of Object.entries(keys)) {
+            const m = await store.stat(key);
+            if (!m) throw new LatentflowError("E_ARTIFACT_MISSING", `input '${port}' of step '${node.id}': artifact ${key} is not in ${store.location}`);
+            inputManifests[port] = m;
           }
         }
-        if (!running.size) {
-          if (pending.size) throw new LatentflowError("E_INTERNAL", `scheduler stalled with ${[...pending.keys()].join(", ")} pending`);
-          break;
+        const count = shardCount(node, inputManifests);
+        const cached = count !== undefined && !force && (await stepCached(store, node, inputManifests, plan.baseDir));
+        const shards = count !== undefined && count > 1 && !cached ? count : undefined;
+        if (shards) {
+          launch.shards = { count: shards, done: new Set() };
+          for (let i = 0; i < shards; i++) shardJobs.set(shardJobIdFor(runId, node.id, i), launch);
+        } else {
+          const absent = await absentKey(node, inputs);
+          if (absent) data.absentKey = absent;
+          if (!node.spec.shard) data.inlineBytes = INLINE_BYTES;
         }
-        await new Promise<void>((res) => {
-          wakeLoop = res;
-        });
-      }
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
-      clearInterval(pollTimer);
-      for (const d of detach) d();
-    }
-
-    finishRecord(record, signal.aborted, failed.size > 0, started);
-    await saver.flush();
-    emit({ type: "run-end", runId, record });
-    return record;
+        const fresh = await add(node, data, shards, hooks.again);
+        const o = await settle(node, data, shards, fresh);
+        // Retries heard are told before the step's end.
+        await eventChain;
+        if (!o.ok) throw errorFromRecord(decodeFailure(o.reason));
+        const r = o.value;
+        const outputs = r.inline?.length ? await storeInline(r) : r.outputs;
+        return { key: r.key, cache: r.cache, attempts: r.attempts, outputs, skipped: r.skipped, ...(r.shards ? { shards: r.shards } : {}) };
+      },
+      // Workers abort running jobs of the run; the coordinator removes those still waiting.
+      cancel: async () => {
+        await this.runs.requestCancel(runId);
+        for (const w of wake.values()) w();
+      },
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { LatentflowError, buildManifest, corruptArtifact, verifyFile, type ArtifactManifest, type ArtifactStore, type PortType, type PutOptions } from "@latentflow/core";
+import { LatentflowError, buildManifest, corruptArtifact, verifyFile, type ArtifactManifest, type ArtifactStore, type PortType, type PutItem, type PutOptions, type StoreLocator } from "@latentflow/core";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, retryAborted, type RedisTarget } from "../connection.js";
 import { luaScript } from "../lua.js";
 
@@ -85,6 +85,11 @@ export class RedisArtifactStore implements ArtifactStore {
       if (!(name in client)) client.defineCommand(name, { numberOfKeys: keys, lua: luaScript(file) });
     }
     this.redis = client as Commands;
+  }
+
+  /** `{ kind: "redis", prefix, ttlSeconds }`: a fleet worker opens the same store on its own connection. */
+  locator(): StoreLocator {
+    return { kind: "redis", prefix: this.prefix, ttlSeconds: this.ttlSeconds };
   }
 
   private manifestKey(key: string): string {
@@ -209,7 +214,7 @@ export class RedisArtifactStore implements ArtifactStore {
    * files back): it is used as it is when it names the same key, type and files (names and sizes) — reads
    * still check every file's sha256 against it. An item with `replace` replaces what is stored, as `put` does.
    */
-  async putMany(items: { key: string; type: PortType; files: Record<string, Uint8Array>; info?: Record<string, unknown>; manifest?: ArtifactManifest; replace?: boolean }[]): Promise<ArtifactManifest[]> {
+  async putMany(items: PutItem[]): Promise<ArtifactManifest[]> {
     const out: (ArtifactManifest | undefined)[] = new Array(items.length);
     const small: { i: number; p: ReturnType<RedisArtifactStore["prepareSmall"]> }[] = [];
     items.forEach((it, i) => {

@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import { Job, UnrecoverableError, Worker } from "bullmq";
+import { Job, UnrecoverableError, Worker, type MinimalJob } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   FsArtifactStore,
@@ -9,6 +9,11 @@ import {
   LatentflowError,
   PluginRegistry,
   corePlugin,
+  errorRecord,
+  isRetryable,
+  planNodeOf,
+  retryDelay,
+  retryPolicyOf,
   runShard,
   runStep,
   silentLogger,
@@ -18,7 +23,6 @@ import {
   type PlanNode,
   type Plugin,
   type StepEnv,
-  type StepSpec,
 } from "@latentflow/core";
 import { loadPlugins } from "@latentflow/core/plugins";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, isAuthError, probeRedis, redisConnectionError, redisOptions, type RedisTarget } from "../connection.js";
@@ -108,14 +112,11 @@ const CANCEL_RECHECK_MS = 1000;
 const ORPHAN_SWEEP_MS = 1000;
 const ORPHAN_CONFIRM_MS = 500;
 
+/** A step's failure as BullMQ takes it: the error's record as the failed reason, retried only when the engine's policy would. */
 function failure(e: unknown, cancelled: boolean): Error {
   if (cancelled) return new UnrecoverableError(encodeFailure("E_CANCELLED", "the run was cancelled"));
-  if (e instanceof LatentflowError) {
-    const text = encodeFailure(e.code, e.message, e.hint);
-    // Timeouts may pass on another try; the engine's other errors are deterministic.
-    return e.code === "E_TIMEOUT" ? new Error(text) : new UnrecoverableError(text);
-  }
-  return new Error(encodeFailure("E_STEP_FAILED", e instanceof Error ? e.message : String(e)));
+  const text = encodeFailure(errorRecord(e));
+  return isRetryable(e) ? new Error(text) : new UnrecoverableError(text);
 }
 
 /**
@@ -265,13 +266,13 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
 
   const process = async (job: Job<StepJobData, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
-    const plugin = registry.plugin(d.plugin.name);
-    const step = plugin?.steps.find((s) => `${plugin.name}/${s.name}` === d.uses);
-    if (!plugin || plugin.version !== d.plugin.version || !step) {
-      throw new UnrecoverableError(
-        encodeFailure("E_PLUGIN_MISSING", `worker ${hostname()}:${globalThis.process.pid} cannot run ${d.uses} (${d.plugin.name}@${d.plugin.version}); it has ${have.join(", ")}`,
-          `start workers for queue '${job.queueName}' with --plugins ${d.plugin.name} at version ${d.plugin.version}, or route the step to another queue`),
-      );
+    let node: PlanNode;
+    try {
+      // The plan node from this worker's own registry: the job names the step, never carries its code.
+      node = planNodeOf(d, registry, `worker ${hostname()}:${globalThis.process.pid}`);
+    } catch (e) {
+      const error = errorRecord(e);
+      throw new UnrecoverableError(encodeFailure({ ...error, hint: `start workers for queue '${job.queueName}' with --plugins ${d.plugin.name} at version ${d.plugin.version}, or route the step to another queue` }));
     }
     // Listening for a cancellation before the flag is read: one published meanwhile aborts the job too.
     const run = acquire(d.runId);
@@ -289,9 +290,6 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
         if (!m) throw (refused = new UnrecoverableError(encodeFailure("E_ARTIFACT_MISSING", `input '${port}' of step '${d.stepId}': artifact ${key} is not in ${store.location}`, "workers and the coordinator must share one artifact store")));
         inputs[port] = m;
       }
-      // BullMQ retries the whole job (attempts + backoff), so the step runner makes one attempt per job attempt.
-      const spec = { id: d.stepId, uses: d.uses, with: {}, in: {}, retries: 0, onError: d.onError, ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}), ...(d.shard ? { shard: { size: d.shard.size } } : {}) } as unknown as StepSpec;
-      const node: PlanNode = { id: d.stepId, uses: d.uses, plugin: d.plugin, step, params: d.params, inputs: {}, deps: [], spec };
       // Small outputs go back with the result when the coordinator asked (one round trip fewer per step);
       // never for a sharded step, whose gathering reads its shards back from the store.
       const inline: InlineArtifact[] = [];
@@ -303,6 +301,9 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
         signal: controller.signal,
         log,
         force: d.force,
+        // BullMQ retries the whole job (the invocation's retry policy, through `backoffStrategy`), so the step
+        // runner makes one attempt per job attempt.
+        attempts: 1,
         concurrency: options.shardConcurrency ?? concurrency,
         ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
         resources,
@@ -337,6 +338,8 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       connection: redisOptions(options.redis),
       prefix,
       concurrency,
+      // Retries wait as the engine's policy says (the same delays as under the local executor).
+      settings: { backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) => retryDelay((job?.data as StepJobData | undefined)?.retry ?? retryPolicyOf({ retries: 0 }), attemptsMade) },
       ...(options.lockDuration ? { lockDuration: options.lockDuration } : {}),
       ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
     });
