@@ -28,7 +28,7 @@ export {
   type StepDefinition,
   type StepResources,
 } from "./plugin.js";
-export { createRng, type Rng } from "./rng.js";
+export { createRng, seedInt, stepSeed, type Rng } from "./rng.js";
 export * from "./contracts/index.js";
 export {
   ITEM_KINDS,

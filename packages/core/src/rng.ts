@@ -53,3 +53,16 @@ export function createRng(seed: string | number): Rng {
     fork: (label) => createRng(`${s}/${label}`),
   };
 }
+
+/**
+ * The seed of step `stepId` in a run seeded `runSeed` (the pipeline's `seed:`, default "0"): what a
+ * random step uses unless its `with: seed` says otherwise, and what `ctx.rng` starts from.
+ */
+export function stepSeed(runSeed: string, stepId: string): string {
+  return `${runSeed}/${stepId}`;
+}
+
+/** A seed as a non-negative 31-bit integer, for libraries that take integer seeds only. */
+export function seedInt(seed: string | number): number {
+  return parseInt(hashParts("seed-int", String(seed)).slice(0, 8), 16) & 0x7fffffff;
+}

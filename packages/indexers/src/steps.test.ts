@@ -47,7 +47,7 @@ describe("indexers steps in a pipeline on MNIST", () => {
       "sevens: { uses: indexers/query, in: { index: index, queries: test }, with: { k: 5, filter: { label: { in: [7] } } } }",
       "exactQuery: { uses: indexers/query, in: { index: exact, queries: test }, with: { k: 5 } }",
       "knn: { uses: core/knn, in: { base: train, queries: test }, with: { k: 5 } }",
-      "evaluate: { uses: indexers/evaluate, in: { index: index, queries: test }, with: { k: 5, ef: [10, 80] } }",
+      "evaluate: { uses: indexers/evaluate, in: { index: index, queries: test }, with: { k: 5, ef: [10, 80], timing: true } }",
       "evaluateGiven: { uses: indexers/evaluate, in: { index: index, queries: test, truth: exact }, with: { k: 5, ef: 80 } }",
     ]);
     expect(rec.status, JSON.stringify(rec.error)).toBe("succeeded");
@@ -77,8 +77,12 @@ describe("indexers steps in a pipeline on MNIST", () => {
     expect(report.results.map((r) => r.ef)).toEqual([10, 80]);
     expect(report.results[1]!.recall).toBeGreaterThanOrEqual(0.95);
     expect(report.results[1]!.recall).toBeGreaterThanOrEqual(report.results[0]!.recall);
-    const given = await output<{ results: { recall: number }[]; truth: { kind: string } }>(rec, "evaluateGiven", "report");
+    expect(report.batch.qps).toBeGreaterThan(0);
+    const given = await output<{ results: { recall: number; qps?: number }[]; truth: { kind: string }; batch?: unknown }>(rec, "evaluateGiven", "report");
     expect(given.truth.kind).toBe("indexers/exact");
+    // Without timing: true the report holds no times: the same bytes on every run.
+    expect(given.results[0]!.qps).toBeUndefined();
+    expect(given.batch).toBeUndefined();
     expect(given.results[0]!.recall).toBe(report.results[1]!.recall);
     console.log(`indexers/evaluate on 3000 MNIST digits, 150 queries: ${report.results.map((r) => `ef=${r.ef} recall@5 ${r.recall.toFixed(3)} ${r.qps.toFixed(0)} QPS`).join("; ")}`);
   });

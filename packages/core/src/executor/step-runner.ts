@@ -9,7 +9,7 @@ import { codecFor, type ArtifactFiles, type PortCodec, type PortType } from "../
 import type { PlanNode } from "../pipeline/validate.js";
 import { isCancellation } from "../contracts/cancel.js";
 import { ResourceCache } from "../resources.js";
-import { createRng } from "../rng.js";
+import { createRng, stepSeed } from "../rng.js";
 import { isRetryable, retryDelay, retryPolicyOf } from "./retry.js";
 import type { OutputRecord } from "../runs/run-record.js";
 import type { ArtifactManifest, ArtifactStore, PutOptions } from "../store/artifact-store.js";
@@ -351,7 +351,7 @@ async function callOnce(
       return signal();
     },
     get rng() {
-      return (rng ??= createRng(`${env.seed}/${node.id}/${shard?.index ?? ""}`));
+      return (rng ??= createRng(`${stepSeed(env.seed, node.id)}/${shard?.index ?? ""}`));
     },
     get scratchDir() {
       return scratchDir();

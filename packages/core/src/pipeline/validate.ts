@@ -4,6 +4,7 @@ import { z } from "zod";
 import { LatentflowAggregateError, LatentflowError, type SourceLocation } from "../errors.js";
 import type { PluginRegistry, StepDefinition } from "../plugin.js";
 import type { PortType } from "../ports.js";
+import { seedInt, stepSeed } from "../rng.js";
 import { checkPipelineSize, closest, parsePipelinePartial, type PipelineSpec, type StepSpec } from "./spec.js";
 
 /** A step input resolved to the output that feeds it. */
@@ -70,7 +71,7 @@ function planSteps(spec: PipelineSpec, registry: PluginRegistry, baseDir: string
   for (const s of spec.steps) {
     const r = resolved.get(s.id);
     if (!r) continue;
-    const params = checkParams(s, r.step, err);
+    const params = withStepSeed(checkParams(s, r.step, err), r.step, spec.seed, s.id);
     const inputs: Record<string, ResolvedInput> = {};
     // Ports offered as did-you-mean for a misspelt input: "not connected" would report the same typo twice.
     const suggested = new Set<string>();
@@ -139,6 +140,22 @@ function planSteps(spec: PipelineSpec, registry: PluginRegistry, baseDir: string
   const order = topologicalOrder(spec.steps, err);
   if (errors.length) return { errors };
   return { plan: { spec, nodes: order.map((id) => nodes.get(id)!), baseDir }, errors };
+}
+
+/**
+ * A step with a `seed` param that the pipeline leaves unset gets the run's seed for this step
+ * (`stepSeed`): its randomness follows the pipeline's `seed:` and the step id, and, being a param, the
+ * seed is part of its cache key and of every invocation of it. A seed param that takes integers only
+ * gets the seed's integer form (`seedInt`).
+ */
+function withStepSeed(params: unknown, step: StepDefinition, runSeed: string, stepId: string): unknown {
+  const schema = step.params;
+  if (!(schema instanceof z.ZodObject) || !("seed" in schema.shape) || typeof params !== "object" || params === null) return params;
+  const p = params as Record<string, unknown>;
+  if (p.seed !== undefined) return params;
+  const seedSchema = schema.shape.seed as z.ZodType;
+  const seed = stepSeed(runSeed, stepId);
+  return { ...p, seed: seedSchema.safeParse(seed).success ? seed : seedInt(seed) };
 }
 
 function checkParams(s: StepSpec, step: StepDefinition, err: (code: string, message: string, location: SourceLocation, hint?: string) => void): unknown {

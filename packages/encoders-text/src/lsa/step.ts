@@ -25,7 +25,7 @@ export const lsaStep = defineStep({
     components: z.number().int().positive().max(4096).default(100).describe("dimensions of the LSA space (≤ number of documents)"),
     powerIterations: z.number().int().min(0).max(100).default(5).describe("power iterations of the randomized SVD"),
     oversampling: z.number().int().min(0).max(1000).default(10).describe("extra sampled directions of the randomized SVD"),
-    seed: z.union([z.string(), z.number()]).default(0).describe("seed of the randomized SVD"),
+    seed: z.union([z.string(), z.number()]).optional().describe("seed of the randomized SVD; default: the run's seed for this step (seed: in the pipeline and the step id)"),
     tfidf: tfidfParams.prefault({}).describe("TF-IDF options (as encoders-text/tfidf)"),
   }),
   resources: { cpuBound: true },

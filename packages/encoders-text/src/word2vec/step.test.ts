@@ -35,6 +35,23 @@ async function run(yaml: string[], name: string) {
 }
 
 describe("encoders-text/word2vec step", () => {
+  it("is deterministic by default: one thread and the run's seed for the step; the space names the mode", async () => {
+    const base = "model: skipgram, vectorSize: 16, epochs: 1, minCount: 3";
+    const a = await run([`  w2v: { uses: encoders-text/word2vec, with: { corpus: moby.txt, ${base} } }`], "default-a");
+    const b = await run([`  w2v: { uses: encoders-text/word2vec, with: { corpus: moby.txt, ${base} } }`], "default-b");
+    expect(a.plan().nodes[0]!.params).toMatchObject({ threads: 1, seed: "0/w2v" });
+    expect(b.rec.steps.w2v!.outputs.words!.hash).toBe(a.rec.steps.w2v!.outputs.words!.hash);
+    const words = (await loadArtifactValue(a.store, (await a.store.stat(a.rec.steps.w2v!.outputs.words!.key))!)) as VectorSet;
+    expect(words.space.producer.params).toMatchObject({ threads: 1, deterministic: true, seed: "0/w2v" });
+    // The same training as the library's with that seed and one thread.
+    const lib = (await trainWord2Vec(textsCorpus(sentences), { model: "skipgram", vectorSize: 16, epochs: 1, minCount: 3, seed: "0/w2v" })).wordVectors;
+    expect(Array.from(words.data)).toEqual(Array.from(lib.vectors));
+    // Threads are opt-in, and say so in the space.
+    const fast = await run([`  w2v: { uses: encoders-text/word2vec, with: { corpus: moby.txt, ${base}, threads: 2 } }`], "threads-2");
+    const fastWords = (await loadArtifactValue(fast.store, (await fast.store.stat(fast.rec.steps.w2v!.outputs.words!.key))!)) as VectorSet;
+    expect(fastWords.space.producer.params).toMatchObject({ threads: 2, deterministic: false });
+  });
+
   it("trains on a corpus file and on records alike: word table as vectors and as a model, the library's numbers", async () => {
     const lib = (await trainWord2Vec(textsCorpus(sentences), { model: "skipgram", vectorSize: 20, epochs: 1, minCount: 3, threads: 1, seed: 5 })).wordVectors;
     const file = await run([`  w2v: { uses: encoders-text/word2vec, with: { corpus: moby.txt, ${WITH} } }`], "file");

@@ -44,8 +44,8 @@ export const word2vecStep = defineStep({
     epochs: z.number().int().positive().max(10_000).default(5),
     alpha: z.number().positive().default(0.025),
     minAlpha: z.number().min(0).default(0.0001),
-    seed: z.union([z.string(), z.number()]).default(1),
-    threads: z.number().int().positive().max(256).optional().describe("worker threads (default: all cores); 1 gives bit-identical results per seed"),
+    seed: z.union([z.string(), z.number()]).optional().describe("seed of the initial vectors and the sampling; default: the run's seed for this step (seed: in the pipeline and the step id)"),
+    threads: z.number().int().positive().max(256).default(1).describe("training threads: 1 (default) gives the same vectors on any machine; more train lock-free (as word2vec.c and gensim), faster and not reproducible, and the space says so (producer params threads, deterministic: false)"),
   }),
   resources: { cpuBound: true },
   async fingerprint(p, env) {

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { availableParallelism } from "node:os";
 import { LatentflowError, createRng, hashParts, throwIfCancelled } from "@latentflow/core";
 import { textSpace } from "../encoder.js";
 import { VERSION } from "../version.js";
@@ -33,7 +32,10 @@ export interface Word2VecOptions {
   cbowMean?: boolean;
   /** Seed of the initial vectors and of every thread's sampling (default 1). With threads: 1 the result is bit-for-bit reproducible. */
   seed?: number | string;
-  /** Worker threads (default: os.availableParallelism()). They update shared weights without locks, as word2vec.c and gensim do. */
+  /**
+   * Worker threads (default 1: the same vectors on every machine). More update shared weights without locks, as
+   * word2vec.c and gensim do: faster, not reproducible, and named in the space (`threads`, `deterministic: false`).
+   */
   threads?: number;
   /** Text → tokens (default: NFKD, lower case, `[a-z]+('[a-z]+)*`). */
   tokenize?: Tokenizer;
@@ -96,7 +98,7 @@ function resolve(o: Word2VecOptions): Resolved {
     minAlpha: o.minAlpha ?? 0.0001,
     cbowMean: o.cbowMean ?? true,
     seed: o.seed ?? 1,
-    threads: o.threads ?? availableParallelism(),
+    threads: o.threads ?? 1,
     cacheMb: o.cacheMb ?? 256,
     maxVocabSize: o.maxVocabSize ?? Number.POSITIVE_INFINITY,
   };
@@ -323,7 +325,8 @@ export async function trainWord2Vec(corpus: Corpus, options: Word2VecOptions = {
       normalized: false,
       producer: "word2vec",
       version: VERSION,
-      params: { ...params, corpus: corpus.where, vocabulary: V },
+      // Lock-free training on several threads is faster and not reproducible: the space says which it was.
+      params: { ...params, corpus: corpus.where, vocabulary: V, threads: o.threads, deterministic: o.threads === 1 },
     });
     return {
       wordVectors: new WordVectors({ words: vocab.words, vectors, space, counts: vocab.counts }),

@@ -24,7 +24,7 @@ function timeSearch(index: VectorIndex, data: Float32Array, dim: number, k: numb
 /** `indexers/evaluate`: recall@k against exact search, and queries per second. */
 export const evaluateStep = defineStep({
   name: "evaluate",
-  description: "Measure an index: recall@k against exact search (a given ground-truth index, or an ExactIndex of the same vectors) and single-thread QPS, per ef.",
+  description: "Measure an index: recall@k against exact search (a given ground-truth index, or an ExactIndex of the same vectors), per ef; with timing: true also single-thread and batch QPS (times differ from run to run, so the report does).",
   inputs: {
     index: { type: "model" },
     queries: { type: "vectors" },
@@ -35,6 +35,7 @@ export const evaluateStep = defineStep({
     k: z.number().int().positive().max(10_000).default(10),
     ef: z.union([efParam, z.array(efParam).min(1)]).optional().describe("HNSW candidate list size(s) to measure (default: the index's)"),
     filter: filterParam.optional(),
+    timing: z.boolean().default(false).describe("also measure queries/second: the report then differs from run to run (a pipeline's artifacts are otherwise the same bytes on any machine)"),
   }),
   resources: { cpuBound: true },
   async run(ctx, { index: artifact, queries, truth: truthArtifact }, p) {
@@ -51,22 +52,25 @@ export const evaluateStep = defineStep({
       for (const [i, ef] of efs.entries()) {
         ctx.signal.throwIfAborted();
         const r = timeSearch(index, queries.data, queries.space.dim, p.k, ef, filter);
-        results.push({ ef: ef ?? null, recall: recallAtK(r.hits, truth, p.k), qps: r.qps, seconds: r.seconds });
+        results.push({ ef: ef ?? null, recall: recallAtK(r.hits, truth, p.k), ...(p.timing ? { qps: r.qps, seconds: r.seconds } : {}) });
         ctx.progress(i + 1, efs.length, `ef=${ef ?? "default"}`);
       }
       // The batch path on every core, at the first ef, for the speed-up over one thread.
-      const tb = performance.now();
-      await index.searchBatch(queries, { ...opts, ...(efs[0] !== undefined ? { ef: efs[0] } : {}) });
-      const batchSeconds = (performance.now() - tb) / 1000;
+      let batchSeconds = 0;
+      if (p.timing) {
+        const tb = performance.now();
+        await index.searchBatch(queries, { ...opts, ...(efs[0] !== undefined ? { ef: efs[0] } : {}) });
+        batchSeconds = (performance.now() - tb) / 1000;
+      }
       return {
         report: {
           k: p.k,
           queries: queries.ids.length,
           filter: p.filter ?? null,
           index: { kind: artifact.kind, size: index.size, space: index.space.id, metric: index.space.metric },
-          truth: { kind: truthArtifact ? truthArtifact.kind : "indexers/exact (built from the index's vectors)", seconds: truthSeconds },
+          truth: { kind: truthArtifact ? truthArtifact.kind : "indexers/exact (built from the index's vectors)", ...(p.timing ? { seconds: truthSeconds } : {}) },
           results,
-          batch: { ef: efs[0] ?? null, qps: queries.ids.length / batchSeconds, seconds: batchSeconds },
+          ...(p.timing ? { batch: { ef: efs[0] ?? null, qps: queries.ids.length / batchSeconds, seconds: batchSeconds } } : {}),
         },
       };
     } finally {

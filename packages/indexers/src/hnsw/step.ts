@@ -14,7 +14,7 @@ export const hnswStep = defineStep({
     m: z.number().int().min(2).max(512).default(16).describe("links per node; more is more accurate, larger and slower to build"),
     efConstruction: z.number().int().positive().max(100_000).default(200).describe("candidate list size while building"),
     ef: z.number().int().positive().max(100_000).default(64).describe("default candidate list size while searching"),
-    seed: z.number().int().min(0).default(100).describe("seed of the level generator: same seed and input, same index"),
+    seed: z.number().int().min(0).optional().describe("seed of the level generator: same seed and input, same index; default: the run's seed for this step (seed: in the pipeline and the step id), as an integer"),
   }),
   resources: { cpuBound: true },
   async run(ctx, { vectors }, p) {

@@ -20,7 +20,7 @@ export const autoencoderStep = defineStep({
     epochs: z.number().int().min(0).max(L.iterations).default(20),
     batchSize: z.number().int().positive().max(L.batchSize).default(64),
     learningRate: z.number().positive().default(0.001).describe("Adam learning rate"),
-    seed: z.union([z.string(), z.number()]).default(0).describe("seed of the initialisers and the shuffling"),
+    seed: z.union([z.string(), z.number()]).optional().describe("seed of the initialisers and the shuffling; default: the run's seed for this step (seed: in the pipeline and the step id)"),
     backend: z.enum(["auto", "wasm", "tensorflow"]).default("auto").describe("tfjs backend; bit-reproducible on wasm"),
   }),
   resources: { cpuBound: true },

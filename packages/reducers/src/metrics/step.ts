@@ -15,7 +15,7 @@ export const evaluateStep = defineStep({
   params: z.strictObject({
     k: z.number().int().positive().max(L.neighbours).default(15).describe("neighbourhood size"),
     sample: z.number().int().positive().default(5000).describe("query points averaged over when n is larger"),
-    seed: z.union([z.string(), z.number()]).default(0),
+    seed: z.union([z.string(), z.number()]).optional().describe("seed of the sampled queries; default: the run's seed for this step (seed: in the pipeline and the step id)"),
     knnK: z.number().int().positive().max(L.neighbours).default(10).describe("k of the kNN classifier in the map"),
     labelField: z.string().default("label"),
     metric: z.enum(["l2", "cosine"]).optional().describe("distance in the input space (default: its metric)"),

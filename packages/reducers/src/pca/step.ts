@@ -18,7 +18,7 @@ export const pcaStep = defineStep({
     solver: z.enum(["auto", "exact", "randomized"]).default("auto"),
     oversampling: z.number().int().min(0).max(L.oversampling).default(10).describe("randomized solver: extra sampled directions"),
     powerIterations: z.number().int().min(0).max(L.powerIterations).default(4).describe("randomized solver: power iterations"),
-    seed: z.union([z.string(), z.number()]).default(0).describe("seed of the randomized solver"),
+    seed: z.union([z.string(), z.number()]).optional().describe("seed of the randomized solver; default: the run's seed for this step (seed: in the pipeline and the step id)"),
   }),
   resources: { cpuBound: true },
   async run(ctx, { vectors }, p) {

@@ -23,7 +23,7 @@ export const tsneStep = defineStep({
     method: z.enum(["auto", "barnes_hut", "exact"]).default("auto").describe("auto: exact below 1000 points, Barnes-Hut above"),
     init: z.enum(["pca", "random"]).default("pca"),
     metric: z.enum(["euclidean", "cosine"]).optional().describe("default: cosine for cosine spaces, else squared Euclidean"),
-    seed: z.union([z.number(), z.string()]).optional().describe("default: the run's seed for this step"),
+    seed: z.union([z.number(), z.string()]).optional().describe("default: the run's seed for this step (seed: in the pipeline and the step id)"),
     keepTrainingData: z.boolean().default(true).describe("store the input vectors in the model, which transform of new points needs"),
   }),
   resources: { cpuBound: true },

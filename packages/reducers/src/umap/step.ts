@@ -24,7 +24,7 @@ export const umapStep = defineStep({
     init: z.enum(["spectral", "pca", "random"]).default("spectral"),
     knn: z.enum(["auto", "exact", "pca"]).default("auto").describe("exact kNN in the input space, or in a PCA projection (auto: pca for large n·d)"),
     pcaDimensions: z.number().int().positive().max(L.projectionDimensions).default(50),
-    seed: z.union([z.number(), z.string()]).optional().describe("default: the run's seed for this step"),
+    seed: z.union([z.number(), z.string()]).optional().describe("default: the run's seed for this step (seed: in the pipeline and the step id)"),
     // A pipeline promises the same bytes for the same inputs (as umap-learn goes single-threaded when seeded).
     threads: z.number().int().positive().max(L.threads).default(1).describe("SGD threads: 1 (default) gives bit-identical maps; more run lock-free and faster, with slightly different maps per run"),
   }),

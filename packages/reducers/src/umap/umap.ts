@@ -168,6 +168,8 @@ export class Umap implements Reducer {
       nNeighbors: o.nNeighbors, minDist: o.minDist, spread: o.spread, metric, nEpochs: o.nEpochs ?? "auto", learningRate: o.learningRate,
       negativeSampleRate: o.negativeSampleRate, repulsionStrength: o.repulsionStrength, localConnectivity: o.localConnectivity,
       init: o.init, knn: o.knn, pcaDimensions: o.pcaDimensions, seed: String(o.seed),
+      // The SGD on several threads is lock-free: faster, and not reproducible. The space says which it was.
+      threads: o.threads ?? "all", deterministic: o.threads === 1,
     };
   }
 
