@@ -102,11 +102,12 @@ async function withShardCounts(job: Job<StepJobData, StepJobResult>, count: numb
 }
 
 /**
- * Runs a plan on a fleet: each ready step becomes a BullMQ job (deterministic id `<run>.<step>`) on the
- * queue its resources name, run by `latentflow worker` processes through the same step runner as the
- * local executor — same cache keys, same artifacts. Retries are BullMQ attempts with exponential
- * backoff; progress arrives through QueueEvents. The run record lives in Redis, so any process can
- * show it, and running the same run id again (`resume`) picks up jobs where they are.
+ * Runs a plan on a fleet: core's engine (`runPlan`) with a launcher that turns each ready step into a
+ * BullMQ job (deterministic id `<run>.<step>`) carrying its `StepInvocation`, on the queue its resources
+ * name, run by `latentflow worker` processes through the same step runner as the local executor — same
+ * cache keys, same artifacts, same records. Retries are BullMQ attempts waiting as core's retry policy
+ * says; progress arrives through QueueEvents. The run record lives in Redis, so any process can show
+ * it, and running the same run id again (`resume`) picks up jobs where they are.
  */
 export class QueueExecutor implements Executor {
   readonly name = "queue";
