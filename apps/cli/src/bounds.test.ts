@@ -174,7 +174,7 @@ describe("latentflow on hostile inputs: coded errors, exit codes, bounded memory
       for (const line of buffered.split("\n").slice(0, -1)) {
         const e = JSON.parse(line) as RunEvent;
         // Well into the epochs: the loop that once ignored SIGTERM.
-        if (!sent && e.type === "step-progress" && e.stepId === "map" && e.message === "layout" && (e.done ?? 0) > 20) {
+        if (!sent && e.type === "step-progress" && e.stepId === "map" && e.message === "epochs (layout)" && (e.done ?? 0) > 20) {
           sent = true;
           child.kill("SIGTERM");
         }
