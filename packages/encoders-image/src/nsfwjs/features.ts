@@ -1,0 +1,210 @@
+import { LatentflowError, defineSpace, throwIfCancelled, type EncodeOptions, type Encoder, type Space } from "@latentflow/core";
+import { type Tf, type TfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
+import type * as TF from "@tensorflow/tfjs";
+import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
+import { VERSION } from "../version.js";
+import { NSFWJS_MODELS, NSFWJS_PACKAGE, type NsfwjsModelName, readNsfwjsModel } from "./model-files.js";
+
+/** Images per model call unless told otherwise. */
+export const NSFWJS_DEFAULT_BATCH_SIZE = 32;
+
+/** The classes nsfwjs fine-tuned both backbones on: the features lean towards telling these apart. */
+export const NSFWJS_CLASSES = ["drawing", "hentai", "neutral", "porn", "sexy"] as const;
+
+export interface NsfwjsFeaturesOptions {
+  /** tfjs backend: `auto` (tfjs-node when installed, else wasm), `wasm`, `tensorflow`. Default `auto`. */
+  backend?: TfBackend;
+  /** Media inputs larger than this many pixels fail with E_IMAGE_TOO_LARGE. Default 50 MP. */
+  limitInputPixels?: number;
+  /** RGB that transparent pixels are flattened onto. Default white. Part of the space: it changes the features. */
+  background?: readonly [number, number, number];
+}
+
+/**
+ * The preprocessing nsfwjs itself applies (`NSFWJS.infer` in nsfwjs 4.4.0 src/core.ts): RGB pixels → float,
+ * ÷ 255 → [0, 1], the whole image bilinearly resized to size × size with align-corners (no crop: the aspect
+ * ratio is not kept), NHWC. Recorded in the space so that two recipes never share one.
+ */
+function preprocessing(size: number, background: readonly [number, number, number]) {
+  return {
+    decode: "sharp: EXIF orientation applied, first frame, CMYK/grey/16-bit → 8-bit sRGB",
+    alphaBackground: [...background],
+    channels: "RGB",
+    range: [0, 1],
+    scale: "x / 255",
+    resize: { size: [size, size], mode: "squash (whole image, aspect not kept, no crop)", interpolation: "bilinear", alignCorners: true, order: "after scaling to [0, 1]" },
+    layout: "NHWC",
+  };
+}
+
+/**
+ * Image features from a backbone of npm nsfwjs: the output of its `flatten_1` layer (global-average-pooled
+ * last convolution). The backbones were ImageNet networks fine-tuned by nsfwjs to tell drawings, neutral
+ * photos and three kinds of explicit images apart, so the features are not plain ImageNet features.
+ * Inputs are decoded images or image files (media payloads); one that cannot be decoded is refused naming
+ * its index, and nothing is encoded in that call.
+ */
+export class NsfwjsFeatures implements Encoder<ImageInput> {
+  readonly space: Space;
+  /** The tfjs backend in use (`wasm` or `tensorflow`). */
+  readonly backendName: "wasm" | "tensorflow";
+  private disposed = false;
+
+  /** @internal Use `MobileNetV2Features.load()`, `InceptionV3Features.load()` or `NsfwjsFeatures.loadBackbone(name)`. */
+  constructor(
+    private readonly tf: Tf,
+    private readonly base: TF.LayersModel,
+    private readonly features: TF.LayersModel,
+    readonly model: NsfwjsModelName,
+    private readonly opts: Required<Omit<NsfwjsFeaturesOptions, "backend">>,
+    backendName: "wasm" | "tensorflow",
+  ) {
+    const m = NSFWJS_MODELS[model];
+    this.backendName = backendName;
+    this.space = defineSpace({
+      id: `nsfwjs-${model.replace("_", "-")}/${m.dim}`,
+      dim: m.dim,
+      metric: "cosine",
+      normalized: false,
+      modality: "image",
+      producer: {
+        name: `@latentflow/encoders-image/${model === "mobilenet_v2" ? "mobilenet" : "inception"}`,
+        version: VERSION,
+        params: {
+          model: `${NSFWJS_PACKAGE}/${m.dir}`,
+          layer: m.layer,
+          finetunedOn: `nsfwjs classes (${NSFWJS_CLASSES.join(", ")}), not ImageNet alone`,
+          preprocessing: preprocessing(m.size, opts.background),
+        },
+      },
+    });
+  }
+
+  /** Loads one of nsfwjs's backbones from the installed package, cut at `flatten_1`. */
+  static loadBackbone(model: NsfwjsModelName, opts: NsfwjsFeaturesOptions = {}): Promise<NsfwjsFeatures> {
+    return loadNsfwjs(NsfwjsFeatures, model, opts);
+  }
+
+
+  /** Input side length (224 for MobileNetV2, 299 for InceptionV3). */
+  get size(): number {
+    return NSFWJS_MODELS[this.model].size;
+  }
+
+  /** Decodes one input to 8-bit RGB (sharp for files), with this encoder's pixel limit and background. */
+  decode(input: unknown, where = this.space.id): Promise<RgbImage> {
+    return rgbOf(input, { limitInputPixels: this.opts.limitInputPixels, background: this.opts.background, where });
+  }
+
+  /** An RGB image → the model's input: size × size × 3 float32 in [0, 1], exactly as nsfwjs prepares it. */
+  preprocess(img: RgbImage): Float32Array {
+    const { tf } = this;
+    const size = this.size;
+    return tf.tidy(() => {
+      const t = tf.tensor3d(img.data, [img.height, img.width, 3], "int32").toFloat().div(tf.scalar(255));
+      const r = img.height !== size || img.width !== size ? tf.image.resizeBilinear(t as TF.Tensor3D, [size, size], true) : t;
+      return r.dataSync() as Float32Array;
+    });
+  }
+
+  /** Decode + preprocess of one input. */
+  async prepare(input: unknown, where?: string): Promise<Float32Array> {
+    return this.preprocess(await this.decode(input, where));
+  }
+
+  /** Prepared inputs (see `prepare`) → n × dim features, in one model call. */
+  async embed(batch: readonly Float32Array[]): Promise<Float32Array> {
+    this.assertLive();
+    const size = this.size;
+    const per = size * size * 3;
+    const flat = new Float32Array(batch.length * per);
+    batch.forEach((b, i) => {
+      if (b.length !== per) throw new LatentflowError("E_SHAPE", `${this.space.id}: expected prepared input ${i} of ${per} values (${size} × ${size} × 3), found ${b.length}`, { data: { index: i } });
+      flat.set(b, i * per);
+    });
+    if (batch.length === 0) return new Float32Array(0);
+    const out = this.tf.tidy(() => this.features.predict(this.tf.tensor4d(flat, [batch.length, size, size, 3])) as TF.Tensor);
+    try {
+      return (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  }
+
+  async encode(inputs: readonly ImageInput[], opts: EncodeOptions = {}): Promise<Float32Array> {
+    this.assertLive();
+    const where = this.space.id;
+    throwIfCancelled(opts.signal, where);
+    const dim = this.space.dim;
+    const bs = opts.batchSize ?? NSFWJS_DEFAULT_BATCH_SIZE;
+    const out = new Float32Array(inputs.length * dim);
+    for (let at = 0; at < inputs.length; at += bs) {
+      throwIfCancelled(opts.signal, where);
+      const chunk = inputs.slice(at, at + bs);
+      const prepared = await Promise.allSettled(chunk.map((x, k) => this.prepare(x, `${where}: input ${at + k}`)));
+      const batch: Float32Array[] = [];
+      prepared.forEach((r, k) => {
+        if (r.status === "rejected") throw withIndex(r.reason, at + k);
+        batch.push(r.value);
+      });
+      throwIfCancelled(opts.signal, where);
+      out.set(await this.embed(batch), at * dim);
+      opts.onProgress?.(Math.min(at + bs, inputs.length), inputs.length);
+    }
+    if (inputs.length === 0) opts.onProgress?.(0, 0);
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.base.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new LatentflowError("E_DISPOSED", `${this.space.id}: the encoder was disposed`, { hint: "load a new encoder" });
+  }
+}
+
+/** The error of input `index`, with `data.index` set (the Encoder contract's refusal). */
+export function withIndex(e: unknown, index: number): LatentflowError {
+  if (e instanceof LatentflowError) return new LatentflowError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e, data: { ...e.data, index } });
+  return new LatentflowError("E_INPUT", `input ${index}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, data: { index } });
+}
+
+
+type FeaturesClass<T extends NsfwjsFeatures> = new (...args: ConstructorParameters<typeof NsfwjsFeatures>) => T;
+
+async function loadNsfwjs<T extends NsfwjsFeatures>(Cls: FeaturesClass<T>, model: NsfwjsModelName, opts: NsfwjsFeaturesOptions): Promise<T> {
+  const where = `encoders-image/${model}`;
+  const { tf, name } = await useTfBackend(opts.backend ?? "auto", where);
+  const files = readNsfwjsModel(model);
+  const base = await tf.loadLayersModel(tf.io.fromMemory(files as never));
+  const m = NSFWJS_MODELS[model];
+  let layer: TF.layers.Layer;
+  try {
+    layer = base.getLayer(m.layer);
+  } catch (e) {
+    base.dispose();
+    throw new LatentflowError("E_MODEL_FORMAT", `${where}: expected a layer '${m.layer}' in ${NSFWJS_PACKAGE}/${m.dir}, found none (${(e as Error).message})`);
+  }
+  const features = tf.model({ inputs: base.inputs, outputs: layer.output as TF.SymbolicTensor });
+  const enc = new Cls(tf, base, features, model, { limitInputPixels: opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, background: opts.background ?? DEFAULT_BACKGROUND }, name);
+  // One call at load time compiles the kernels, as nsfwjs does; later timings are steady.
+  await enc.embed([new Float32Array(m.size * m.size * 3)]);
+  return enc;
+}
+
+/** MobileNetV2 of nsfwjs at 224 × 224 → 1280-d features (layer `flatten_1`); ~14 MB of weights. */
+export class MobileNetV2Features extends NsfwjsFeatures {
+  static load(opts: NsfwjsFeaturesOptions = {}): Promise<MobileNetV2Features> {
+    return loadNsfwjs(MobileNetV2Features, "mobilenet_v2", opts);
+  }
+}
+
+/** InceptionV3 of nsfwjs at 299 × 299 → 2048-d features (layer `flatten_1`); ~85 MB of weights, ~5× slower. */
+export class InceptionV3Features extends NsfwjsFeatures {
+  static load(opts: NsfwjsFeaturesOptions = {}): Promise<InceptionV3Features> {
+    return loadNsfwjs(InceptionV3Features, "inception_v3", opts);
+  }
+}
