@@ -47,7 +47,10 @@ async function encodeItems(ctx: StepContext, enc: NsfwjsFeatures, items: readonl
     const batch: Float32Array[] = [];
     prepared.forEach((r, k) => {
       const item = chunk[k]!;
-      if (r.status === "rejected") return ctx.itemFailed({ index: at + k, id: item.id }, r.reason);
+      if (r.status === "rejected") {
+        ctx.itemFailed({ index: at + k, id: item.id }, r.reason);
+        return;
+      }
       batch.push(r.value);
       ids.push(item.id);
       meta.push(item.meta);
