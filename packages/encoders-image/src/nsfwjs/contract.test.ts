@@ -24,7 +24,7 @@ const refused = [
 ];
 
 describeEncoderContract<ImageInput>({
-  name: "MobileNetV2Features (nsfwjs, wasm)",
+  name: "MobileNetV2Features (nsfwjs, default backend: onnxruntime)",
   modality: "image",
   create: () => MobileNetV2Features.load({ limitInputPixels: 20_000_000 }),
   inputs,
@@ -34,7 +34,16 @@ describeEncoderContract<ImageInput>({
 });
 
 describeEncoderContract<ImageInput>({
-  name: "InceptionV3Features (nsfwjs, wasm)",
+  name: "MobileNetV2Features (nsfwjs, tfjs wasm)",
+  modality: "image",
+  create: () => MobileNetV2Features.load({ backend: "wasm", limitInputPixels: 20_000_000 }),
+  inputs: inputs.slice(0, 6),
+  refused: refused.slice(0, 2),
+  tolerance: 1e-4,
+});
+
+describeEncoderContract<ImageInput>({
+  name: "InceptionV3Features (nsfwjs, onnxruntime)",
   modality: "image",
   create: () => InceptionV3Features.load({ limitInputPixels: 20_000_000 }),
   inputs: inputs.slice(0, 6),

@@ -1,9 +1,13 @@
 import { LatentflowError, defineSpace, throwIfCancelled, type EncodeOptions, type Encoder, type Space } from "@latentflow/core";
-import { type Tf, type TfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
+import { availableParallelism } from "node:os";
+import { resolveTfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
 import type * as TF from "@tensorflow/tfjs";
+import type { InferenceSession } from "onnxruntime-node";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { VERSION } from "../version.js";
+import { KERAS_ONNX_INPUT, KERAS_ONNX_OUTPUT, buildKerasOnnxModel } from "../onnx/keras-graph.js";
 import { NSFWJS_MODELS, NSFWJS_PACKAGE, type NsfwjsModelName, readNsfwjsModel } from "./model-files.js";
+import { resizeBilinearAlignCorners } from "./resize.js";
 
 /** Images per model call unless told otherwise. */
 export const NSFWJS_DEFAULT_BATCH_SIZE = 32;
@@ -11,9 +15,18 @@ export const NSFWJS_DEFAULT_BATCH_SIZE = 32;
 /** The classes nsfwjs fine-tuned both backbones on: the features lean towards telling these apart. */
 export const NSFWJS_CLASSES = ["drawing", "hentai", "neutral", "porn", "sexy"] as const;
 
+/** Where the model runs. */
+export type NsfwjsBackend = "auto" | "onnxruntime" | "wasm" | "tensorflow";
+
 export interface NsfwjsFeaturesOptions {
-  /** tfjs backend: `auto` (tfjs-node when installed, else wasm), `wasm`, `tensorflow`. Default `auto`. */
-  backend?: TfBackend;
+  /**
+   * `onnxruntime`: the same weights as an ONNX graph on onnxruntime-node (native kernels); `wasm`: tfjs
+   * with its wasm backend, one thread; `tensorflow`: tfjs-node, which must be installed. Default `auto`:
+   * tfjs-node when installed, else onnxruntime.
+   */
+  backend?: NsfwjsBackend;
+  /** onnxruntime: intra-op threads. Default: every core. */
+  threads?: number;
   /** Media inputs larger than this many pixels fail with E_IMAGE_TOO_LARGE. Default 50 MP. */
   limitInputPixels?: number;
   /** RGB that transparent pixels are flattened onto. Default white. Part of the space: it changes the features. */
@@ -46,21 +59,18 @@ function preprocessing(size: number, background: readonly [number, number, numbe
  */
 export class NsfwjsFeatures implements Encoder<ImageInput> {
   readonly space: Space;
-  /** The tfjs backend in use (`wasm` or `tensorflow`). */
-  readonly backendName: "wasm" | "tensorflow";
+  /** Where the model runs: `onnxruntime`, `wasm` or `tensorflow`. */
+  readonly backendName: Runner["backend"];
   private disposed = false;
 
   /** @internal Use `MobileNetV2Features.load()`, `InceptionV3Features.load()` or `NsfwjsFeatures.loadBackbone(name)`. */
   constructor(
-    private readonly tf: Tf,
-    private readonly base: TF.LayersModel,
-    private readonly features: TF.LayersModel,
+    private readonly runner: Runner,
     readonly model: NsfwjsModelName,
-    private readonly opts: Required<Omit<NsfwjsFeaturesOptions, "backend">>,
-    backendName: "wasm" | "tensorflow",
+    private readonly opts: Required<Pick<NsfwjsFeaturesOptions, "limitInputPixels" | "background">>,
   ) {
     const m = NSFWJS_MODELS[model];
-    this.backendName = backendName;
+    this.backendName = runner.backend;
     this.space = defineSpace({
       id: `nsfwjs-${model.replace("_", "-")}/${m.dim}`,
       dim: m.dim,
@@ -98,13 +108,7 @@ export class NsfwjsFeatures implements Encoder<ImageInput> {
 
   /** An RGB image → the model's input: size × size × 3 float32 in [0, 1], exactly as nsfwjs prepares it. */
   preprocess(img: RgbImage): Float32Array {
-    const { tf } = this;
-    const size = this.size;
-    return tf.tidy(() => {
-      const t = tf.tensor3d(img.data, [img.height, img.width, 3], "int32").toFloat().div(tf.scalar(255));
-      const r = img.height !== size || img.width !== size ? tf.image.resizeBilinear(t as TF.Tensor3D, [size, size], true) : t;
-      return r.dataSync() as Float32Array;
-    });
+    return resizeBilinearAlignCorners(img, this.size);
   }
 
   /** Decode + preprocess of one input. */
@@ -123,12 +127,7 @@ export class NsfwjsFeatures implements Encoder<ImageInput> {
       flat.set(b, i * per);
     });
     if (batch.length === 0) return new Float32Array(0);
-    const out = this.tf.tidy(() => this.features.predict(this.tf.tensor4d(flat, [batch.length, size, size, 3])) as TF.Tensor);
-    try {
-      return (await out.data()) as Float32Array;
-    } finally {
-      out.dispose();
-    }
+    return this.runner.run(flat, batch.length, size);
   }
 
   async encode(inputs: readonly ImageInput[], opts: EncodeOptions = {}): Promise<Float32Array> {
@@ -158,7 +157,7 @@ export class NsfwjsFeatures implements Encoder<ImageInput> {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.base.dispose();
+    await this.runner.dispose();
   }
 
   private assertLive(): void {
@@ -177,7 +176,28 @@ type FeaturesClass<T extends NsfwjsFeatures> = new (...args: ConstructorParamete
 
 async function loadNsfwjs<T extends NsfwjsFeatures>(Cls: FeaturesClass<T>, model: NsfwjsModelName, opts: NsfwjsFeaturesOptions): Promise<T> {
   const where = `encoders-image/${model}`;
-  const { tf, name } = await useTfBackend(opts.backend ?? "auto", where);
+  const backend = opts.backend ?? "auto";
+  const runner =
+    backend === "onnxruntime" || (backend === "auto" && (await resolveTfBackend("auto", where)) === "wasm")
+      ? await OrtRunner.load(model, opts.threads ?? availableParallelism(), where)
+      : await TfRunner.load(model, backend === "auto" ? "tensorflow" : backend, where);
+  const enc = new Cls(runner, model, { limitInputPixels: opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, background: opts.background ?? DEFAULT_BACKGROUND });
+  // One call at load time compiles the kernels, as nsfwjs does; later timings are steady.
+  const m = NSFWJS_MODELS[model];
+  await enc.embed([new Float32Array(m.size * m.size * 3)]);
+  return enc;
+}
+
+/** A model cut at its feature layer, on one runtime: n × size × size × 3 (NHWC) in, n × dim out. */
+interface Runner {
+  readonly backend: "onnxruntime" | "wasm" | "tensorflow";
+  run(pixels: Float32Array, n: number, size: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** The tfjs layers model of nsfwjs, with its layers up to the feature layer. */
+async function loadLayers(model: NsfwjsModelName, backend: "wasm" | "tensorflow", where: string) {
+  const { tf, name } = await useTfBackend(backend, where);
   const files = readNsfwjsModel(model);
   const base = await tf.loadLayersModel(tf.io.fromMemory(files as never));
   const m = NSFWJS_MODELS[model];
@@ -188,11 +208,86 @@ async function loadNsfwjs<T extends NsfwjsFeatures>(Cls: FeaturesClass<T>, model
     base.dispose();
     throw new LatentflowError("E_MODEL_FORMAT", `${where}: expected a layer '${m.layer}' in ${NSFWJS_PACKAGE}/${m.dir}, found none (${(e as Error).message})`);
   }
-  const features = tf.model({ inputs: base.inputs, outputs: layer.output as TF.SymbolicTensor });
-  const enc = new Cls(tf, base, features, model, { limitInputPixels: opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, background: opts.background ?? DEFAULT_BACKGROUND }, name);
-  // One call at load time compiles the kernels, as nsfwjs does; later timings are steady.
-  await enc.embed([new Float32Array(m.size * m.size * 3)]);
-  return enc;
+  return { tf, name, base, files, layer };
+}
+
+class TfRunner implements Runner {
+  private constructor(
+    readonly backend: "wasm" | "tensorflow",
+    private readonly tf: typeof TF,
+    private readonly base: TF.LayersModel,
+    private readonly features: TF.LayersModel,
+  ) {}
+
+  static async load(model: NsfwjsModelName, backend: "wasm" | "tensorflow", where: string): Promise<TfRunner> {
+    const { tf, name, base, layer } = await loadLayers(model, backend, where);
+    return new TfRunner(name, tf as typeof TF, base, tf.model({ inputs: base.inputs, outputs: layer.output as TF.SymbolicTensor }));
+  }
+
+  async run(pixels: Float32Array, n: number, size: number): Promise<Float32Array> {
+    const out = this.tf.tidy(() => this.features.predict(this.tf.tensor4d(pixels, [n, size, size, 3])) as TF.Tensor);
+    try {
+      return (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    // The feature model shares the base model's layers: disposing the base frees every weight once.
+    this.base.dispose();
+  }
+}
+
+type Ort = typeof import("onnxruntime-node");
+
+class OrtRunner implements Runner {
+  readonly backend = "onnxruntime" as const;
+  /** The batch in progress, so dispose() waits for it before releasing the session. */
+  private inflight: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly ort: Ort,
+    private session: InferenceSession | undefined,
+  ) {}
+
+  /** tfjs reads (and dequantizes) the weights once; they are written into an ONNX graph and tfjs lets go of them. */
+  static async load(model: NsfwjsModelName, threads: number, where: string): Promise<OrtRunner> {
+    const ort: Ort = await import("onnxruntime-node");
+    const { base, files } = await loadLayers(model, "wasm", where);
+    let bytes: Uint8Array;
+    try {
+      const topology = files.modelTopology.model_config?.config ?? files.modelTopology.config;
+      bytes = buildKerasOnnxModel(base, topology as never, NSFWJS_MODELS[model].layer, `nsfwjs-${model}`);
+    } finally {
+      base.dispose();
+    }
+    try {
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all", logSeverityLevel: 3 });
+      return new OrtRunner(ort, session);
+    } catch (e) {
+      throw new LatentflowError("E_MODEL_LOAD", `${where}: expected onnxruntime-node to load the ONNX graph of ${NSFWJS_PACKAGE}/${model}, found an error: ${(e as Error).message}`, {
+        cause: e,
+        hint: "use backend 'wasm' meanwhile, and report the error",
+        data: { where },
+      });
+    }
+  }
+
+  async run(pixels: Float32Array, n: number, size: number): Promise<Float32Array> {
+    const session = this.session;
+    if (!session) throw new LatentflowError("E_DISPOSED", "onnxruntime session: the model was disposed");
+    const running = session.run({ [KERAS_ONNX_INPUT]: new this.ort.Tensor("float32", pixels, [n, size, size, 3]) });
+    this.inflight = running.catch(() => undefined);
+    return (await running)[KERAS_ONNX_OUTPUT]!.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await this.inflight;
+    await session?.release();
+  }
 }
 
 /** MobileNetV2 of nsfwjs at 224 × 224 → 1280-d features (layer `flatten_1`); ~14 MB of weights. */

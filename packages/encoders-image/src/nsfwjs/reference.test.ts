@@ -61,16 +61,20 @@ async function compare(enc: NsfwjsFeatures, name: "MobileNetV2" | "InceptionV3",
 }
 
 describe("features match nsfwjs called directly on the same pixels", () => {
-  it("MobileNetV2: 50 real images (emoji), cosine ≥ 0.9999 each", async () => {
-    const enc = await MobileNetV2Features.load();
-    disposers.push(() => enc.dispose());
-    const cos = await compare(enc, "MobileNetV2", 50, 500);
-    expect(cos).toHaveLength(50);
-    expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.9999);
-  });
+  for (const backend of ["onnxruntime", "wasm"] as const) {
+    it(`MobileNetV2 (${backend}): 50 real images (emoji), cosine ≥ 0.9999 each`, async () => {
+      const enc = await MobileNetV2Features.load({ backend });
+      disposers.push(() => enc.dispose());
+      expect(enc.backendName).toBe(backend);
+      const cos = await compare(enc, "MobileNetV2", 50, 500);
+      expect(cos).toHaveLength(50);
+      expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.9999);
+    });
+  }
 
-  it("InceptionV3: 12 real images, cosine ≥ 0.9999 each", async () => {
+  it("InceptionV3 (default backend: onnxruntime): 12 real images, cosine ≥ 0.9999 each", async () => {
     const enc = await InceptionV3Features.load();
+    expect(enc.backendName).toBe("onnxruntime");
     disposers.push(() => enc.dispose());
     const cos = await compare(enc, "InceptionV3", 12, 1200);
     expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.9999);

@@ -9,7 +9,8 @@ const rgb = z.number().int().min(0).max(255);
 
 const params = z.strictObject({
   batchSize: z.number().int().positive().max(1024).default(NSFWJS_DEFAULT_BATCH_SIZE).describe("images per model call"),
-  backend: z.enum(["auto", "wasm", "tensorflow"]).default("auto").describe("auto: tfjs-node when installed, else tfjs wasm"),
+  backend: z.enum(["auto", "onnxruntime", "wasm", "tensorflow"]).default("auto").describe("auto: tfjs-node when installed, else onnxruntime (the same weights as an ONNX graph); wasm: tfjs wasm, one thread"),
+  threads: z.number().int().positive().max(256).optional().describe("onnxruntime: intra-op threads (default: every core)"),
   limitInputPixels: z.number().int().positive().max(1_000_000_000).default(DEFAULT_LIMIT_INPUT_PIXELS).describe("an image file with more pixels fails as an item (E_IMAGE_TOO_LARGE) before it is decoded"),
   background: z.tuple([rgb, rgb, rgb]).default([255, 255, 255]).describe("RGB that transparent pixels are flattened onto (part of the space)"),
 });
@@ -18,9 +19,9 @@ type Params = z.output<typeof params>;
 
 /** Loads the backbone once per process and options (shared by every shard and step). */
 function encoderFor(ctx: StepContext, model: NsfwjsModelName, p: Params): Promise<NsfwjsFeatures> {
-  const opts = { backend: p.backend, limitInputPixels: p.limitInputPixels, background: p.background } as const;
+  const opts = { backend: p.backend, limitInputPixels: p.limitInputPixels, background: p.background, ...(p.threads !== undefined ? { threads: p.threads } : {}) } as const;
   return ctx.resources.use(
-    `encoders-image/${model}:${p.backend}:${p.limitInputPixels}:${p.background.join(",")}`,
+    `encoders-image/${model}:${p.backend}:${p.threads ?? "all"}:${p.limitInputPixels}:${p.background.join(",")}`,
     () => (model === "mobilenet_v2" ? MobileNetV2Features.load(opts) : InceptionV3Features.load(opts)),
     (e) => e.dispose(),
   );
