@@ -160,7 +160,7 @@ export function buildKerasOnnxModel(model: TF.LayersModel, topology: { layers: K
         const variance = w.get("moving_variance");
         if (!gamma || !beta || !mean || !variance) unsupported(where, `weights ${[...w.keys()].join(", ")}`);
         const names = ["scale", "bias", "mean", "var"].map((s) => `${layer.name}/${s}`);
-        [gamma, beta, mean, variance].forEach((d, i) => inits.push(floatTensor(names[i]!, [c], d)));
+        inits.push(...[gamma, beta, mean, variance].map((d, i) => floatTensor(names[i]!, [c], d)));
         out = { ...one, name: op("BatchNormalization", [one.name, ...names], [float("epsilon", Number(cfg.epsilon ?? 1e-3))]) };
         break;
       }
