@@ -39,6 +39,7 @@ describeEncoderContract<ImageInput>({
   create: () => MobileNetV2Features.load({ backend: "wasm", limitInputPixels: 20_000_000 }),
   inputs: inputs.slice(0, 6),
   refused: refused.slice(0, 2),
+  large,
   tolerance: 1e-4,
 });
 
@@ -48,5 +49,6 @@ describeEncoderContract<ImageInput>({
   create: () => InceptionV3Features.load({ limitInputPixels: 20_000_000 }),
   inputs: inputs.slice(0, 6),
   refused: refused.slice(0, 1),
+  large,
   tolerance: 1e-4,
 });
