@@ -11,6 +11,8 @@ export {
 } from "./nsfwjs/features.js";
 export { NSFWJS_MODELS, NSFWJS_PACKAGE, readNsfwjsModel, type LayersModelFiles, type NsfwjsModelName } from "./nsfwjs/model-files.js";
 export { inceptionStep, mobilenetStep } from "./nsfwjs/step.js";
+export { OnnxImageEncoder, onnxImageConfigSchema, type OnnxImageConfig, type OnnxImageEncoderOptions } from "./onnx/onnx-image.js";
+export { onnxStep } from "./onnx/step.js";
 export { makeThumbnail, type Thumbnail, type ThumbnailOptions } from "./thumbnails/thumbnail.js";
 export { thumbnailsStep } from "./thumbnails/step.js";
 export { plugin } from "./plugin.js";

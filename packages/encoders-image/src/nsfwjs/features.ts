@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { resolveTfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
 import type * as TF from "@tensorflow/tfjs";
 import type { InferenceSession } from "onnxruntime-node";
+import { withIndex } from "../encode-items.js";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { VERSION } from "../version.js";
 import { KERAS_ONNX_INPUT, KERAS_ONNX_OUTPUT, buildKerasOnnxModel } from "../onnx/keras-graph.js";
@@ -165,11 +166,6 @@ export class NsfwjsFeatures implements Encoder<ImageInput> {
   }
 }
 
-/** The error of input `index`, with `data.index` set (the Encoder contract's refusal). */
-export function withIndex(e: unknown, index: number): LatentflowError {
-  if (e instanceof LatentflowError) return new LatentflowError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e, data: { ...e.data, index } });
-  return new LatentflowError("E_INPUT", `input ${index}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, data: { index } });
-}
 
 
 type FeaturesClass<T extends NsfwjsFeatures> = new (...args: ConstructorParameters<typeof NsfwjsFeatures>) => T;

@@ -1,7 +1,7 @@
-import { createVectorSet, defineStep, throwIfCancelled, type Item, type RowMeta, type StepContext } from "@latentflow/core";
+import { defineStep, type StepContext } from "@latentflow/core";
 import { z } from "zod";
 import { DEFAULT_LIMIT_INPUT_PIXELS } from "../decode/decode.js";
-import { imagePayloadOf } from "../decode/items.js";
+import { encodeItems } from "../encode-items.js";
 import { NSFWJS_DEFAULT_BATCH_SIZE, InceptionV3Features, MobileNetV2Features, type NsfwjsFeatures } from "./features.js";
 import type { NsfwjsModelName } from "./model-files.js";
 
@@ -25,48 +25,6 @@ function encoderFor(ctx: StepContext, model: NsfwjsModelName, p: Params): Promis
     () => (model === "mobilenet_v2" ? MobileNetV2Features.load(opts) : InceptionV3Features.load(opts)),
     (e) => e.dispose(),
   );
-}
-
-/**
- * Items → features: each batch is decoded (a bad item goes to the step's onError and is left out), then
- * run through the model in one call. Output rows keep the items' ids and meta.
- */
-async function encodeItems(ctx: StepContext, enc: NsfwjsFeatures, items: readonly Item[], p: Params, step: string) {
-  const dim = enc.space.dim;
-  const ids: string[] = [];
-  const meta: RowMeta[] = [];
-  const parts: Float32Array[] = [];
-  for (let at = 0; at < items.length; at += p.batchSize) {
-    throwIfCancelled(ctx.signal, step);
-    const chunk = items.slice(at, at + p.batchSize);
-    const prepared = await Promise.allSettled(
-      chunk.map(async (item, k) => {
-        const where = `${step}: item ${at + k} (id '${item.id}')`;
-        return enc.prepare(await imagePayloadOf(ctx, item, where), where);
-      }),
-    );
-    const batch: Float32Array[] = [];
-    prepared.forEach((r, k) => {
-      const item = chunk[k]!;
-      if (r.status === "rejected") {
-        ctx.itemFailed({ index: at + k, id: item.id }, r.reason);
-        return;
-      }
-      batch.push(r.value);
-      ids.push(item.id);
-      meta.push(item.meta);
-    });
-    throwIfCancelled(ctx.signal, step);
-    parts.push(await enc.embed(batch));
-    ctx.progress(Math.min(at + p.batchSize, items.length), items.length, "images");
-  }
-  const data = new Float32Array(ids.length * dim);
-  let off = 0;
-  for (const part of parts) {
-    data.set(part, off);
-    off += part.length;
-  }
-  return createVectorSet({ space: enc.space, ids, data, meta });
 }
 
 function featuresStep(name: "mobilenet" | "inception", model: NsfwjsModelName, what: string) {
