@@ -15,5 +15,7 @@ export { OnnxImageEncoder, onnxImageConfigSchema, type OnnxImageConfig, type Onn
 export { onnxStep } from "./onnx/step.js";
 export { makeThumbnail, type Thumbnail, type ThumbnailOptions } from "./thumbnails/thumbnail.js";
 export { thumbnailsStep } from "./thumbnails/step.js";
+export { METRIC_HEAD_KIND, MetricHead, type MetricHeadOptions } from "./metric-head/metric-head.js";
+export { metricHeadStep } from "./metric-head/step.js";
 export { plugin } from "./plugin.js";
 export { VERSION } from "./version.js";
