@@ -6,6 +6,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { withIndex } from "../encode-items.js";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { VERSION } from "../version.js";
+import { loadOnnxRuntime } from "../onnx/runtime.js";
 import { KERAS_ONNX_INPUT, KERAS_ONNX_OUTPUT, buildKerasOnnxModel } from "../onnx/keras-graph.js";
 import { NSFWJS_MODELS, NSFWJS_PACKAGE, type NsfwjsModelName, readNsfwjsModel } from "./model-files.js";
 import { resizeBilinearAlignCorners } from "./resize.js";
@@ -23,7 +24,8 @@ export interface NsfwjsFeaturesOptions {
   /**
    * `onnxruntime`: the same weights as an ONNX graph on onnxruntime-node (native kernels); `wasm`: tfjs
    * with its wasm backend, one thread; `tensorflow`: tfjs-node, which must be installed. Default `auto`:
-   * tfjs-node when installed, else onnxruntime.
+   * tfjs-node when installed, else onnxruntime when installed, else wasm. tfjs (an optional peer) is
+   * needed in every case: it reads the model files.
    */
   backend?: NsfwjsBackend;
   /** onnxruntime: intra-op threads. Default: every core. */
@@ -173,10 +175,16 @@ type FeaturesClass<T extends NsfwjsFeatures> = new (...args: ConstructorParamete
 async function loadNsfwjs<T extends NsfwjsFeatures>(Cls: FeaturesClass<T>, model: NsfwjsModelName, opts: NsfwjsFeaturesOptions): Promise<T> {
   const where = `encoders-image/${model}`;
   const backend = opts.backend ?? "auto";
-  const runner =
-    backend === "onnxruntime" || (backend === "auto" && (await resolveTfBackend("auto", where)) === "wasm")
-      ? await OrtRunner.load(model, opts.threads ?? availableParallelism(), where)
-      : await TfRunner.load(model, backend === "auto" ? "tensorflow" : backend, where);
+  let runner: Runner;
+  if (backend === "onnxruntime" || (backend === "auto" && (await resolveTfBackend("auto", where)) === "wasm")) {
+    try {
+      runner = await OrtRunner.load(model, opts.threads ?? availableParallelism(), where);
+    } catch (e) {
+      // auto without onnxruntime-node installed: tfjs wasm still runs the model.
+      if (backend !== "auto" || (e as LatentflowError).code !== "E_RUNTIME_MISSING" || (e as LatentflowError).data?.expected !== "onnxruntime-node") throw e;
+      runner = await TfRunner.load(model, "wasm", where);
+    }
+  } else runner = await TfRunner.load(model, backend === "auto" ? "tensorflow" : backend, where);
   const enc = new Cls(runner, model, { limitInputPixels: opts.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS, background: opts.background ?? DEFAULT_BACKGROUND });
   // One call at load time compiles the kernels, as nsfwjs does; later timings are steady.
   const m = NSFWJS_MODELS[model];
@@ -249,7 +257,7 @@ class OrtRunner implements Runner {
 
   /** tfjs reads (and dequantizes) the weights once; they are written into an ONNX graph and tfjs lets go of them. */
   static async load(model: NsfwjsModelName, threads: number, where: string): Promise<OrtRunner> {
-    const ort: Ort = await import("onnxruntime-node");
+    const ort: Ort = await loadOnnxRuntime(where);
     const { base, files } = await loadLayers(model, "wasm", where);
     let bytes: Uint8Array;
     try {

@@ -33,7 +33,7 @@ function modelsDir(): string {
     return join(dirname(require.resolve("nsfwjs")), "..", "models");
   } catch (e) {
     throw new LatentflowError("E_MODEL_MISSING", `nsfwjs: expected the model package ${NSFWJS_PACKAGE} to be installed, found it missing (${(e as Error).message})`, {
-      hint: "it is a dependency of @latentflow/encoders-image: reinstall the package",
+      hint: "nsfwjs is an optional peer of @latentflow/encoders-image: npm install nsfwjs@^4.4.0 @tensorflow/tfjs@^4.22.0 @tensorflow/tfjs-backend-wasm@^4.22.0",
       data: { expected: NSFWJS_PACKAGE, found: "not resolvable", where: "nsfwjs" },
     });
   }

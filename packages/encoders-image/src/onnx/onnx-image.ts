@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { withIndex } from "../encode-items.js";
 import { VERSION } from "../version.js";
+import { loadOnnxRuntime } from "./runtime.js";
 
 const rgbTriple = z.tuple([z.number(), z.number(), z.number()]);
 
@@ -107,7 +108,7 @@ export class OnnxImageEncoder implements Encoder<ImageInput> {
       throw new LatentflowError("E_MODEL_MISSING", `onnx image model: expected an ONNX file at ${modelPath}, found ${e.code === "ENOENT" ? "nothing" : e.message}`, { data: { where: modelPath } });
     });
     const config = await readConfig(configPath, options.config);
-    const ort: Ort = await import("onnxruntime-node");
+    const ort: Ort = await loadOnnxRuntime(`onnx image model ${modelPath}`);
     let session: InferenceSession;
     try {
       session = await ort.InferenceSession.create(new Uint8Array(bytes), { intraOpNumThreads: options.threads ?? availableParallelism(), interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all", logSeverityLevel: 3 });
