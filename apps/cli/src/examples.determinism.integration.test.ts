@@ -94,7 +94,7 @@ describe("every example gives the same artifact bytes on 1 and 2 cores, and unde
       copies.set(name, join(to, "pipeline.yaml"));
     }
     // One worker for the queue runs, with every plugin the examples use, on both cores.
-    worker = spawnCli(["worker", "--redis", REDIS, "--prefix", prefix, "--plugins", "@latentflow/encoders-text,@latentflow/indexers,@latentflow/reducers", "--concurrency", "2"]);
+    worker = spawnCli(["worker", "--redis", REDIS, "--prefix", prefix, "--plugins", "@latentflow/encoders-text,@latentflow/encoders-image,@latentflow/indexers,@latentflow/reducers", "--concurrency", "2"]);
     const end = Date.now() + 60_000;
     while (!worker.out().includes("ready ")) {
       if (Date.now() > end || worker.child.exitCode !== null) throw new Error(`the worker did not start:\n${worker.out()}`);

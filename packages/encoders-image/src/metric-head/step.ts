@@ -22,7 +22,7 @@ export const metricHeadStep = defineStep({
     batchSize: z.number().int().min(1).max(4096).default(64),
     learningRate: z.number().positive().max(1).default(0.003),
     negatives: z.number().int().min(1).max(256).default(8),
-    seed: z.union([z.string().max(200), z.number()]).default(0),
+    seed: z.union([z.string().max(200), z.number()]).optional().describe("seed of the triplet sampling and the initial weights; default: the run's seed for this step (seed: in the pipeline and the step id)"),
   }),
   resources: { cpuBound: true },
   async run(ctx, { vectors, apply }, p) {
