@@ -6,7 +6,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { withIndex } from "../encode-items.js";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { VERSION } from "../version.js";
-import { loadOnnxRuntime } from "../onnx/runtime.js";
+import { loadOnnxRuntime } from "@latentflow/onnx-runtime";
 import { KERAS_ONNX_INPUT, KERAS_ONNX_OUTPUT, buildKerasOnnxModel } from "../onnx/keras-graph.js";
 import { NSFWJS_MODELS, NSFWJS_PACKAGE, type NsfwjsModelName, readNsfwjsModel } from "./model-files.js";
 import { resizeBilinearAlignCorners } from "./resize.js";

@@ -1,6 +1,6 @@
 import { LatentflowError } from "@latentflow/core";
 import type * as TF from "@tensorflow/tfjs";
-import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, encodeOnnxModel, floatTensor, int64Tensor, onnxNode, valueInfo, type OnnxAttribute, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
+import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, encodeOnnxModel, floatTensor, int64Tensor, onnxNode, valueInfo, type OnnxAttribute, type OnnxNode, type OnnxTensor } from "@latentflow/onnx-runtime";
 
 // A Keras (tfjs layers) convolutional network rewritten as an ONNX graph over the weights tfjs loaded
 // (already dequantized), so it runs on ONNX Runtime's native kernels. Layer by layer, in the model's

