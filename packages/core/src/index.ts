@@ -59,13 +59,8 @@ export { paramsJsonSchema, pipelineJsonSchema } from "./pipeline/json-schema.js"
 export { inputFile, isInputFile, missingInputFiles } from "./pipeline/input-files.js";
 export { silentLogger, type Executor, type RunEvent, type RunOptions } from "./executor/executor.js";
 export { LocalExecutor } from "./executor/local.js";
-export { runPlan, type EngineSettings, type LaunchHooks, type StepLauncher } from "./executor/engine.js";
-export { errorFromRecord, errorRecord, STEP_FAILED, type StepError } from "./executor/error-record.js";
-export { invocationOf, planNodeOf, type StepInvocation } from "./executor/invocation.js";
-export { RETRY_BACKOFF_MS, RETRY_CAP_MS, isRetryable, retryDelay, retryPolicyOf, type RetryPolicy } from "./executor/retry.js";
-export { initialRecord, selectSteps } from "./executor/schedule.js";
-export { keyForNode, loadArtifactValue, outputKey, resolveFrom, runShard, runStep, shardCount, stepKey, type StepEnv, type StepResult } from "./executor/step-runner.js";
+// The engine's parts for executor authors (launchers such as @latentflow/queue): `@latentflow/core/engine`.
+export { loadArtifactValue } from "./executor/step-runner.js";
 export { FsRunStore, checkRunId, isRunId, newRunId, type OutputRecord, type RunRecord, type RunStatus, type RunStore, type StepRecord, type StepStatus } from "./runs/run-record.js";
-export { createRecordSaver } from "./runs/record-saver.js";
 export { corePlugin } from "./steps/plugin.js";
 export { VERSION } from "./version.js";

@@ -349,7 +349,8 @@ async function timeEach(n, fn) {
 }
 
 export async function run({ log }) {
-  const { PluginRegistry, corePlugin, loadPipelineText, keyForNode, runStep, silentLogger } = await import("@latentflow/core");
+  const { PluginRegistry, corePlugin, loadPipelineText, silentLogger } = await import("@latentflow/core");
+  const { keyForNode, runStep } = await import("@latentflow/core/engine");
   const { plugin: contractPlugin } = await import("@latentflow/contract-tests/plugin");
   const { RedisArtifactStore, RedisRunStore, redisOptions } = await import("@latentflow/queue");
   const require = createRequire(import.meta.url);
@@ -565,7 +566,7 @@ export async function run({ log }) {
     const runs = new RedisRunStore(REDIS_URL, prefix);
     closers.push(() => runs.close());
     const bigRecord = { ...finalRecord, id: "bench-record" };
-    const { initialRecord } = await import("@latentflow/core");
+    const { initialRecord } = await import("@latentflow/core/engine");
     const recPlan = pipeline(STEPS);
     const smallRecord = initialRecord(recPlan, "bench-record-0", "queue", new Set(recPlan.nodes.map((x) => x.id)));
     const probe = new Queue("probe", { connection, prefix });

@@ -1,4 +1,5 @@
-import { invocationOf, type ArtifactManifest, type PlanNode, type StepError, type StepInvocation, type StepResult, type StoreLocator } from "@latentflow/core";
+import { type ArtifactManifest, type PlanNode, type StoreLocator } from "@latentflow/core";
+import { invocationOf, type StepError, type StepInvocation, type StepResult } from "@latentflow/core/engine";
 
 /** Where a job's artifacts live, by reference: workers open the store themselves (from its `locator()`). */
 export type StoreRef = { kind: "redis"; prefix: string; ttlSeconds?: number } | { kind: "fs"; root: string };

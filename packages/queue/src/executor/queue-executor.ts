@@ -1,31 +1,7 @@
 import { FlowProducer, Job, Queue, QueueEvents, type QueueEventsListener } from "bullmq";
 import type { Redis } from "ioredis";
-import {
-  LatentflowError,
-  errorFromRecord,
-  keyForNode,
-  newRunId,
-  outputKey,
-  retryDelay,
-  retryPolicyOf,
-  runPlan,
-  selectSteps,
-  shardCount,
-  silentLogger,
-  stepKey,
-  type ArtifactManifest,
-  type ArtifactStore,
-  type Executor,
-  type LaunchHooks,
-  type Logger,
-  type OutputRecord,
-  type Plan,
-  type PlanNode,
-  type PutItem,
-  type RunOptions,
-  type RunRecord,
-  type StepLauncher,
-} from "@latentflow/core";
+import { LatentflowError, newRunId, silentLogger, type ArtifactManifest, type ArtifactStore, type Executor, type Logger, type OutputRecord, type Plan, type PlanNode, type PutItem, type RunOptions, type RunRecord } from "@latentflow/core";
+import { errorFromRecord, keyForNode, outputKey, retryDelay, retryPolicyOf, runPlan, selectSteps, shardCount, stepKey, type LaunchHooks, type StepLauncher } from "@latentflow/core/engine";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, probeRedis, redisOptions, retryAborted, type RedisTarget } from "../connection.js";
 import { RedisRunStore } from "../runs/redis-run-store.js";
 import { batcher, Failed } from "./batch.js";

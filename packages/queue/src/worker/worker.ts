@@ -2,28 +2,8 @@ import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { Job, UnrecoverableError, Worker, type MinimalJob } from "bullmq";
 import type { Redis } from "ioredis";
-import {
-  FsArtifactStore,
-  ResourceCache,
-  buildManifest,
-  LatentflowError,
-  PluginRegistry,
-  corePlugin,
-  errorRecord,
-  isRetryable,
-  planNodeOf,
-  retryDelay,
-  retryPolicyOf,
-  runShard,
-  runStep,
-  silentLogger,
-  type ArtifactManifest,
-  type ArtifactStore,
-  type Logger,
-  type PlanNode,
-  type Plugin,
-  type StepEnv,
-} from "@latentflow/core";
+import { FsArtifactStore, ResourceCache, buildManifest, LatentflowError, PluginRegistry, corePlugin, silentLogger, type ArtifactManifest, type ArtifactStore, type Logger, type PlanNode, type Plugin } from "@latentflow/core";
+import { errorRecord, isRetryable, planNodeOf, retryDelay, retryPolicyOf, runShard, runStep, type StepEnv } from "@latentflow/core/engine";
 import { loadPlugins } from "@latentflow/core/plugins";
 import { closeClient, checkPrefix, connect, DEFAULT_PREFIX, describeRedis, isAuthError, probeRedis, redisConnectionError, redisOptions, type RedisTarget } from "../connection.js";
 import { encodeFailure, type InlineArtifact, type StepJobData, type StepJobProgress, type StepJobResult, type StoreRef } from "../executor/job.js";
