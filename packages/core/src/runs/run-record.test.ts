@@ -2,18 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LatentflowError } from "../errors.js";
 import { FsRunStore, checkRunId, newRunId, type RunRecord } from "./run-record.js";
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LatentflowError) return e.code;
-    throw e;
-  }
-  return "resolved";
-}
+import { codeOf } from "../testing/errors.js";
 
 describe("FsRunStore ids", () => {
   let root: string;

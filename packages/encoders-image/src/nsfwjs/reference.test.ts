@@ -6,18 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { decodeImage } from "../decode/decode.js";
 import { emojiPayloads } from "../test/images.js";
 import { InceptionV3Features, MobileNetV2Features, type NsfwjsFeatures } from "./features.js";
+import { cosineDistance } from "@latentflow/core/kernels";
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
+const cosine = (a: Float32Array, b: Float32Array): number => 1 - cosineDistance(a, b);
 
 const disposers: Array<() => unknown> = [];
 afterAll(async () => {
