@@ -149,7 +149,7 @@ function pieceBatch(batch: readonly number[], ids: readonly number[][]): { piece
  * length still spread widely within a batch of 64; unbounded, a 10-way sharded encode computed 1.5× the
  * padded tokens of the whole set in one call (2,000 State of the Union sentences).
  */
-const MAX_PADDING = 0.15;
+const MAX_PADDING = 0.1;
 
 /** Consecutive runs of `order` (longest first) of at most `size` items and bounded padding. */
 export function paddingBoundBatches(order: readonly number[], length: (i: number) => number, size: number): number[][] {
