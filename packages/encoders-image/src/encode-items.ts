@@ -1,4 +1,4 @@
-import { LatentflowError, createVectorSet, throwIfCancelled, type Item, type RowMeta, type Space, type StepContext } from "@latentflow/core";
+import { LatentflowError, createVectorSet, throwIfCancelled, type EncodeOptions, type Item, type RowMeta, type Space, type StepContext } from "@latentflow/core";
 import { imagePayloadOf } from "./decode/items.js";
 
 /** The error of input `index`, with `data.index` set (the Encoder contract's refusal). */
@@ -12,6 +12,34 @@ export interface PreparedEncoder {
   readonly space: Space;
   prepare(input: unknown, where?: string): Promise<Float32Array>;
   embed(batch: readonly Float32Array[]): Promise<Float32Array>;
+}
+
+/**
+ * The Encoder contract's `encode` over a prepared encoder: inputs decoded and prepared a batch at a time (a
+ * refused input fails the call with its index, nothing returned), each batch run through the model in one
+ * call, progress after each, cancellation between batches.
+ */
+export async function encodePrepared(enc: PreparedEncoder, inputs: readonly unknown[], opts: EncodeOptions, defaultBatchSize: number): Promise<Float32Array> {
+  const where = enc.space.id;
+  throwIfCancelled(opts.signal, where);
+  const dim = enc.space.dim;
+  const bs = opts.batchSize ?? defaultBatchSize;
+  const out = new Float32Array(inputs.length * dim);
+  for (let at = 0; at < inputs.length; at += bs) {
+    throwIfCancelled(opts.signal, where);
+    const chunk = inputs.slice(at, at + bs);
+    const prepared = await Promise.allSettled(chunk.map((x, k) => enc.prepare(x, `${where}: input ${at + k}`)));
+    const batch: Float32Array[] = [];
+    for (const [k, r] of prepared.entries()) {
+      if (r.status === "rejected") throw withIndex(r.reason, at + k);
+      batch.push(r.value);
+    }
+    throwIfCancelled(opts.signal, where);
+    out.set(await enc.embed(batch), at * dim);
+    opts.onProgress?.(Math.min(at + bs, inputs.length), inputs.length);
+  }
+  if (inputs.length === 0) opts.onProgress?.(0, 0);
+  return out;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { LatentflowError, defineSpace, throwIfCancelled, type EncodeOptions, type Encoder, type Space } from "@latentflow/core";
+import { LatentflowError, defineSpace, type EncodeOptions, type Encoder, type Space } from "@latentflow/core";
 import { availableParallelism } from "node:os";
 import { resolveTfBackend, useTfBackend } from "@latentflow/tfjs-runtime";
 import type * as TF from "@tensorflow/tfjs";
 import type { InferenceSession } from "onnxruntime-node";
-import { withIndex } from "../encode-items.js";
+import { encodePrepared } from "../encode-items.js";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
 import { VERSION } from "../version.js";
 import { loadOnnxRuntime } from "@latentflow/onnx-runtime";
@@ -135,27 +135,9 @@ export class NsfwjsFeatures implements Encoder<ImageInput> {
 
   async encode(inputs: readonly ImageInput[], opts: EncodeOptions = {}): Promise<Float32Array> {
     this.assertLive();
-    const where = this.space.id;
-    throwIfCancelled(opts.signal, where);
-    const dim = this.space.dim;
-    const bs = opts.batchSize ?? NSFWJS_DEFAULT_BATCH_SIZE;
-    const out = new Float32Array(inputs.length * dim);
-    for (let at = 0; at < inputs.length; at += bs) {
-      throwIfCancelled(opts.signal, where);
-      const chunk = inputs.slice(at, at + bs);
-      const prepared = await Promise.allSettled(chunk.map((x, k) => this.prepare(x, `${where}: input ${at + k}`)));
-      const batch: Float32Array[] = [];
-      prepared.forEach((r, k) => {
-        if (r.status === "rejected") throw withIndex(r.reason, at + k);
-        batch.push(r.value);
-      });
-      throwIfCancelled(opts.signal, where);
-      out.set(await this.embed(batch), at * dim);
-      opts.onProgress?.(Math.min(at + bs, inputs.length), inputs.length);
-    }
-    if (inputs.length === 0) opts.onProgress?.(0, 0);
-    return out;
+    return encodePrepared(this, inputs, opts, NSFWJS_DEFAULT_BATCH_SIZE);
   }
+
 
   async dispose(): Promise<void> {
     if (this.disposed) return;

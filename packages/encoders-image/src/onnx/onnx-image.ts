@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
-import { LatentflowError, defineSpace, sha256, throwIfCancelled, type EncodeOptions, type Encoder, type Space } from "@latentflow/core";
+import { LatentflowError, defineSpace, sha256, type EncodeOptions, type Encoder, type Space } from "@latentflow/core";
 import type { InferenceSession } from "onnxruntime-node";
 import sharp from "sharp";
 import { z } from "zod";
 import { DEFAULT_BACKGROUND, DEFAULT_LIMIT_INPUT_PIXELS, rgbOf, type ImageInput, type RgbImage } from "../decode/decode.js";
-import { withIndex } from "../encode-items.js";
+import { encodePrepared } from "../encode-items.js";
 import { VERSION } from "../version.js";
 import { loadOnnxRuntime } from "@latentflow/onnx-runtime";
 
@@ -245,26 +245,9 @@ export class OnnxImageEncoder implements Encoder<ImageInput> {
 
   async encode(inputs: readonly ImageInput[], opts: EncodeOptions = {}): Promise<Float32Array> {
     if (this.disposed) throw new LatentflowError("E_DISPOSED", `${this.space.id}: the encoder was disposed`, { hint: "load a new encoder" });
-    const where = this.space.id;
-    throwIfCancelled(opts.signal, where);
-    const dim = this.space.dim;
-    const bs = opts.batchSize ?? 32;
-    const out = new Float32Array(inputs.length * dim);
-    for (let at = 0; at < inputs.length; at += bs) {
-      throwIfCancelled(opts.signal, where);
-      const chunk = inputs.slice(at, at + bs);
-      const prepared = await Promise.allSettled(chunk.map((x, k) => this.prepare(x, `${where}: input ${at + k}`)));
-      const batch: Float32Array[] = [];
-      for (const [k, r] of prepared.entries()) {
-        if (r.status === "rejected") throw withIndex(r.reason, at + k);
-        batch.push(r.value);
-      }
-      throwIfCancelled(opts.signal, where);
-      out.set(await this.embed(batch), at * dim);
-      opts.onProgress?.(Math.min(at + bs, inputs.length), inputs.length);
-    }
-    return out;
+    return encodePrepared(this, inputs, opts, 32);
   }
+
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
