@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeRedis, isAbortedByDisconnect, redisOptions, retryAborted } from "./connection.js";
+import { describeRedis, isAbortedByDisconnect, redisConnectionError, redisOptions, retryAborted } from "./connection.js";
 import { decodeFailure, encodeFailure } from "./executor/job.js";
 
 describe("Redis connection options", () => {
@@ -47,5 +47,18 @@ describe("job failures", () => {
     const full = { code: "E_X", message: "two\nlines", hint: "do this\nthen that", data: { index: 3, id: "a\nb", nested: { list: [1, "x"] } } };
     expect(decodeFailure(encodeFailure(full))).toEqual(full);
     expect(decodeFailure(encodeFailure({ code: "E_X", message: "m", data: { k: 1 } }))).toEqual({ code: "E_X", message: "m", data: { k: 1 } });
+  });
+});
+
+describe("Redis connection errors", () => {
+  it("names a refused connection and a start-up probe that heard nothing before its deadline alike: E_REDIS_UNREACHABLE", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    for (const e of [refused, new Error("no answer within 3000 ms")]) {
+      const coded = redisConnectionError(e, "redis://127.0.0.1:1/0");
+      expect(coded.code).toBe("E_REDIS_UNREACHABLE");
+      expect(coded.message).toMatch(/^no Redis answers at redis:\/\/127\.0\.0\.1:1\/0/);
+      expect(coded.hint).toMatch(/start redis-server/);
+    }
+    expect(redisConnectionError(new Error("WRONGPASS invalid username-password pair"), "redis://h:1/0").code).toBe("E_REDIS_AUTH");
   });
 });

@@ -126,7 +126,8 @@ export function redisConnectionError(e: unknown, where: string): LatentflowError
       data: { redis: where },
     });
   }
-  if (UNREACHABLE.has(code) || /timed? ?out|Connection is closed|connect E/i.test(text)) {
+  // A probe that heard nothing before its deadline ("no answer within …") found nothing there either.
+  if (UNREACHABLE.has(code) || /timed? ?out|no answer within|Connection is closed|connect E/i.test(text)) {
     return new LatentflowError("E_REDIS_UNREACHABLE", `no Redis answers at ${where}: ${text}`, {
       hint: "start redis-server there, or point --redis (or LATENTFLOW_REDIS) at the fleet's Redis, e.g. redis://127.0.0.1:6379",
       data: { redis: where },

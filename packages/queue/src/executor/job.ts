@@ -1,4 +1,4 @@
-import { type ArtifactManifest, type PlanNode, type StoreLocator } from "@latentflow/core";
+import type { ArtifactManifest, PlanNode, StoreLocator } from "@latentflow/core";
 import { invocationOf, type StepError, type StepInvocation, type StepResult } from "@latentflow/core/engine";
 
 /** Where a job's artifacts live, by reference: workers open the store themselves (from its `locator()`). */
